@@ -1,0 +1,167 @@
+//! Public gradient checker: central finite differences in f64 against autodiff.
+//!
+//! A non-scalar output `y = f(x)` is reduced to `L = sum(y * r)` with a fixed random `r`, so every
+//! output element takes part with a different weight (a wrong index shows up, a symmetric sum
+//! would hide it). For each input element, `dL/dx ≈ (L(x + h) - L(x - h)) / 2h`.
+
+use crate::autograd::no_grad;
+use crate::error::{Error, Result};
+use crate::rng::seeded_rng;
+use crate::tensor::Tensor;
+use std::fmt;
+
+/// Settings of [`gradcheck`].
+#[derive(Clone, Debug)]
+pub struct GradcheckConfig {
+    /// Finite-difference step.
+    pub eps: f64,
+    /// Largest acceptable normwise relative error `|a - n| / max(|a|, |n|)` over all elements.
+    pub rel_tol: f64,
+    /// Per-element tolerance: `|a - n| <= atol + rtol * |n|`.
+    pub atol: f64,
+    /// Per-element relative part of the tolerance.
+    pub rtol: f64,
+    /// Seed of the random projection of the output.
+    pub seed: u64,
+}
+
+impl Default for GradcheckConfig {
+    fn default() -> Self {
+        GradcheckConfig {
+            eps: 1e-6,
+            rel_tol: 1e-6,
+            atol: 1e-5,
+            rtol: 1e-3,
+            seed: 0,
+        }
+    }
+}
+
+/// Where autodiff and finite differences disagree most.
+#[derive(Clone, Debug, Default)]
+pub struct GradcheckReport {
+    /// Largest `|analytic - numeric|`.
+    pub max_abs_error: f64,
+    /// Largest per-element `|analytic - numeric| / max(|analytic|, |numeric|)` (elements where
+    /// both are below 1e-8 are skipped: their ratio is noise).
+    pub max_rel_error: f64,
+    /// `||analytic - numeric|| / max(||analytic||, ||numeric||)` over every element of every input.
+    pub normwise_rel_error: f64,
+    /// (input index, flat element index) of the largest absolute error.
+    pub worst_at: (usize, usize),
+    /// Analytic and numeric derivative at `worst_at`.
+    pub worst_values: (f64, f64),
+    /// Elements outside `atol + rtol * |numeric|`.
+    pub elements_out_of_tolerance: usize,
+    /// Elements checked.
+    pub checked: usize,
+    /// Whether the report meets the config's tolerances.
+    pub passed: bool,
+}
+
+impl fmt::Display for GradcheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gradcheck {}: normwise relative error {:.3e}, worst absolute error {:.3e} at input {} element {} \
+             (autodiff {:.6e}, finite difference {:.6e}), worst relative error {:.3e}, {} of {} elements out of tolerance",
+            if self.passed { "passed" } else { "FAILED" },
+            self.normwise_rel_error,
+            self.max_abs_error,
+            self.worst_at.0,
+            self.worst_at.1,
+            self.worst_values.0,
+            self.worst_values.1,
+            self.max_rel_error,
+            self.elements_out_of_tolerance,
+            self.checked
+        )
+    }
+}
+
+/// Compare the autodiff gradient of `f` with central finite differences at `inputs`.
+///
+/// ```
+/// use strata::{gradcheck, GradcheckConfig, Tensor};
+/// let x = Tensor::<f64>::from_f64(&[0.3, -1.2, 2.0], [3]).unwrap();
+/// let report = gradcheck(|t| t[0].tanh()?.mul(&t[0]), &[x], &GradcheckConfig::default()).unwrap();
+/// assert!(report.passed, "{report}");
+/// ```
+///
+/// # Errors
+/// When `f` fails or returns a non-finite value.
+pub fn gradcheck<F>(
+    f: F,
+    inputs: &[Tensor<f64>],
+    config: &GradcheckConfig,
+) -> Result<GradcheckReport>
+where
+    F: Fn(&[Tensor<f64>]) -> Result<Tensor<f64>>,
+{
+    let leaves: Vec<Tensor<f64>> = inputs.iter().map(|t| t.with_requires_grad(true)).collect();
+    let output = f(&leaves)?;
+    let projection = Tensor::<f64>::randn(
+        output.shape().clone(),
+        0.0,
+        1.0,
+        &mut seeded_rng(config.seed),
+    )?;
+    let grads = output.mul(&projection)?.sum()?.backward()?;
+
+    let objective = |xs: &[Tensor<f64>]| -> Result<f64> {
+        let _guard = no_grad();
+        let value = f(xs)?.mul(&projection)?.sum()?.item()?;
+        if !value.is_finite() {
+            return Err(Error::NonFinite {
+                context: "gradcheck: objective".into(),
+                value,
+            });
+        }
+        Ok(value)
+    };
+
+    let mut report = GradcheckReport::default();
+    let (mut diff_sq, mut analytic_sq, mut numeric_sq) = (0.0, 0.0, 0.0);
+    for (i, leaf) in leaves.iter().enumerate() {
+        let analytic = grads
+            .get(leaf)
+            .map(|g| g.to_vec())
+            .unwrap_or_else(|| vec![0.0; leaf.numel()]);
+        for (j, &a) in analytic.iter().enumerate() {
+            let probe = |delta: f64| -> Result<f64> {
+                let mut data = leaf.to_vec();
+                data[j] += delta;
+                let mut xs = leaves.clone();
+                xs[i] = Tensor::from_vec(data, leaf.shape().clone())?;
+                objective(&xs)
+            };
+            let n = (probe(config.eps)? - probe(-config.eps)?) / (2.0 * config.eps);
+            let abs = (a - n).abs();
+            diff_sq += abs * abs;
+            analytic_sq += a * a;
+            numeric_sq += n * n;
+            let scale = a.abs().max(n.abs());
+            if scale > 1e-8 {
+                report.max_rel_error = report.max_rel_error.max(abs / scale);
+            }
+            if abs > config.atol + config.rtol * n.abs() {
+                report.elements_out_of_tolerance += 1;
+            }
+            if abs >= report.max_abs_error {
+                report.max_abs_error = abs;
+                report.worst_at = (i, j);
+                report.worst_values = (a, n);
+            }
+            report.checked += 1;
+        }
+    }
+    let norm = analytic_sq.max(numeric_sq).sqrt();
+    report.normwise_rel_error = if norm > 0.0 {
+        diff_sq.sqrt() / norm
+    } else {
+        diff_sq.sqrt()
+    };
+    report.passed =
+        report.normwise_rel_error <= config.rel_tol && report.elements_out_of_tolerance == 0;
+    Ok(report)
+}

@@ -1,0 +1,89 @@
+//! Composite ops built from the primitives: their gradients come from the primitives', so they
+//! have no backward of their own (softmax, log-softmax, GELU, SiLU, ...).
+
+use crate::error::Result;
+use crate::tensor::{Element, Tensor};
+
+impl<T: Element> Tensor<T> {
+    /// `log(sum(exp(x)))` over `axis`, stable: the maximum is subtracted first (and added back),
+    /// so logits of ±1000 neither overflow nor underflow.
+    ///
+    /// # Errors
+    /// When the axis is out of range or empty.
+    pub fn logsumexp(&self, axis: isize, keepdim: bool) -> Result<Tensor<T>> {
+        // The shift is a constant for the gradient (softmax is shift-invariant), hence detach.
+        let shift = self.max_axis(axis, true)?.detach();
+        let lse = self
+            .sub(&shift)?
+            .exp()?
+            .sum_axis(axis, true)?
+            .log()?
+            .add(&shift)?;
+        if keepdim {
+            Ok(lse)
+        } else {
+            let ax = self.shape().axis("logsumexp", axis)?;
+            let mut dims = self.dims().to_vec();
+            dims.remove(ax);
+            lse.reshape(dims)
+        }
+    }
+
+    /// `log(softmax(x))` along `axis`: `x - logsumexp(x)`, finite for any finite input.
+    ///
+    /// # Errors
+    /// When the axis is out of range or empty.
+    pub fn log_softmax(&self, axis: isize) -> Result<Tensor<T>> {
+        self.sub(&self.logsumexp(axis, true)?)
+    }
+
+    /// `exp(x_i) / sum_j exp(x_j)` along `axis`, computed from the shifted exponentials.
+    ///
+    /// # Errors
+    /// When the axis is out of range or empty.
+    pub fn softmax(&self, axis: isize) -> Result<Tensor<T>> {
+        let shifted = self.sub(&self.max_axis(axis, true)?.detach())?.exp()?;
+        shifted.div(&shifted.sum_axis(axis, true)?)
+    }
+
+    /// SiLU (swish): `x * sigmoid(x)`.
+    ///
+    /// # Errors
+    /// Never for valid tensors; `Result` for uniformity.
+    pub fn silu(&self) -> Result<Tensor<T>> {
+        self.mul(&self.sigmoid()?)
+    }
+
+    /// GELU, exact form: `x * Φ(x) = 0.5 x (1 + erf(x / sqrt(2)))` (PyTorch's default).
+    ///
+    /// # Errors
+    /// Never for valid tensors.
+    pub fn gelu(&self) -> Result<Tensor<T>> {
+        let cdf = self
+            .mul_scalar(std::f64::consts::FRAC_1_SQRT_2)?
+            .erf()?
+            .add_scalar(1.0)?
+            .mul_scalar(0.5)?;
+        self.mul(&cdf)
+    }
+
+    /// GELU, tanh approximation: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`
+    /// (PyTorch's `approximate="tanh"`, Keras's `approximate=True`).
+    ///
+    /// # Errors
+    /// Never for valid tensors.
+    pub fn gelu_tanh(&self) -> Result<Tensor<T>> {
+        let inner = self
+            .add(&self.square()?.mul(self)?.mul_scalar(0.044715)?)?
+            .mul_scalar((2.0 / std::f64::consts::PI).sqrt())?;
+        self.mul(&inner.tanh()?.add_scalar(1.0)?.mul_scalar(0.5)?)
+    }
+
+    /// Elementwise choice: `a` where `mask` is 1, `b` where it is 0 (masks from [`Tensor::gt`]...).
+    ///
+    /// # Errors
+    /// When the shapes do not broadcast.
+    pub fn where_mask(mask: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
+        mask.mul(a)?.add(&mask.neg()?.add_scalar(1.0)?.mul(b)?)
+    }
+}

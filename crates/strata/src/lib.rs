@@ -1,0 +1,33 @@
+//! # strata
+//!
+//! A deep-learning framework: n-dimensional tensors with reverse-mode autodiff, the activations
+//! and losses of an introductory course, and (in `nn`, `optim`, `train`) Keras-style layers and
+//! training.
+//!
+//! ```
+//! use strata::{loss, Tensor};
+//! // The perceptron of lecture 001: w0 = 1, W = [3, -2], x = [-1, 2] -> g(1 + 3(-1) - 2(2)) = g(-6).
+//! let x = Tensor::<f64>::from_f64(&[-1.0, 2.0], [1, 2]).unwrap();
+//! let w = Tensor::<f64>::from_f64(&[3.0, -2.0], [2, 1]).unwrap().with_requires_grad(true);
+//! let y = x.matmul(&w).unwrap().add_scalar(1.0).unwrap().sigmoid().unwrap();
+//! assert!((y.item().unwrap() - 0.0024726).abs() < 1e-7);
+//! // One gradient step on the squared error towards the target 1.
+//! let target = Tensor::<f64>::ones([1, 1]);
+//! let grads = loss::mse(&y, &target).unwrap().backward().unwrap();
+//! assert_eq!(grads.get(&w).unwrap().dims(), &[2, 1]);
+//! ```
+#![warn(missing_docs)]
+
+pub mod autograd;
+pub mod error;
+mod functional;
+pub mod loss;
+mod ops;
+pub mod rng;
+pub mod shape;
+pub mod tensor;
+
+pub use autograd::{gradcheck, no_grad, GradcheckConfig, GradcheckReport, Gradients};
+pub use error::{Error, Result};
+pub use shape::Shape;
+pub use tensor::{Element, Tensor, TensorId};

@@ -1,0 +1,321 @@
+//! Loss functions (mean over the batch) and the [`Loss`] enum that `compile` and the spec use.
+//!
+//! Conventions follow Keras: arguments are `(prediction, target)`; `mse` is the plain mean of
+//! squares `mean((y - ŷ)^2)` as in lecture 000 (not lecture 003's `1/2` form, which halves the
+//! gradient); cross-entropies on probabilities clip them to `[1e-7, 1 - 1e-7]`; "from logits"
+//! variants never take `log` of a probability and stay finite for logits of ±1000.
+
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tensor::{Element, Tensor};
+
+/// Keras's `epsilon()`: probabilities are clipped to `[EPSILON, 1 - EPSILON]` before `log`.
+pub const EPSILON: f64 = 1e-7;
+
+fn ensure_same_shape<T: Element>(op: &str, pred: &Tensor<T>, target: &Tensor<T>) -> Result<()> {
+    if pred.shape() != target.shape() {
+        return Err(Error::mismatch(
+            op,
+            pred.shape(),
+            target.shape(),
+            "prediction and target shapes must match",
+        ));
+    }
+    if pred.numel() == 0 {
+        return Err(Error::shape(op, pred.shape(), "empty batch"));
+    }
+    Ok(())
+}
+
+/// Mean squared error `mean((target - pred)^2)` over all elements (Keras's `mse`).
+///
+/// # Errors
+/// When the shapes differ or the batch is empty.
+pub fn mse<T: Element>(pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
+    ensure_same_shape("mse", pred, target)?;
+    pred.sub(target)?.square()?.mean()
+}
+
+/// Mean absolute error `mean(|target - pred|)`.
+///
+/// # Errors
+/// When the shapes differ or the batch is empty.
+pub fn mae<T: Element>(pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
+    ensure_same_shape("mae", pred, target)?;
+    pred.sub(target)?.abs()?.mean()
+}
+
+/// Huber loss: `e^2 / 2` for `|e| <= delta`, `delta (|e| - delta / 2)` beyond, averaged
+/// (computed as `q^2 / 2 + delta (|e| - q)` with `q = min(|e|, delta)`: one expression, no branch).
+///
+/// # Errors
+/// When the shapes differ, the batch is empty or `delta <= 0`.
+pub fn huber<T: Element>(pred: &Tensor<T>, target: &Tensor<T>, delta: f64) -> Result<Tensor<T>> {
+    ensure_same_shape("huber", pred, target)?;
+    if !(delta > 0.0) {
+        return Err(Error::invalid(
+            "huber",
+            format!("delta must be > 0, got {delta}"),
+        ));
+    }
+    let abs = pred.sub(target)?.abs()?;
+    let quadratic = abs.clamp(0.0, delta)?;
+    let linear = abs.sub(&quadratic)?;
+    quadratic
+        .square()?
+        .mul_scalar(0.5)?
+        .add(&linear.mul_scalar(delta)?)?
+        .mean()
+}
+
+/// Binary cross-entropy on probabilities: `-mean(y log p + (1 - y) log(1 - p))`, `p` clipped.
+///
+/// # Errors
+/// When the shapes differ or the batch is empty.
+pub fn binary_crossentropy<T: Element>(prob: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
+    ensure_same_shape("binary_crossentropy", prob, target)?;
+    let p = prob.clamp(EPSILON, 1.0 - EPSILON)?;
+    let positive = target.mul(&p.log()?)?;
+    let negative = target
+        .neg()?
+        .add_scalar(1.0)?
+        .mul(&p.neg()?.add_scalar(1.0)?.log()?)?;
+    positive.add(&negative)?.mean()?.neg()
+}
+
+/// Binary cross-entropy on logits: `mean(max(x, 0) - x y + log(1 + e^-|x|))`, the stable form
+/// of `-[y log σ(x) + (1 - y) log(1 - σ(x))]`.
+///
+/// # Errors
+/// When the shapes differ or the batch is empty.
+pub fn binary_crossentropy_from_logits<T: Element>(
+    logits: &Tensor<T>,
+    target: &Tensor<T>,
+) -> Result<Tensor<T>> {
+    ensure_same_shape("binary_crossentropy", logits, target)?;
+    let log_term = logits.abs()?.neg()?.softplus()?;
+    logits
+        .relu()?
+        .sub(&logits.mul(target)?)?
+        .add(&log_term)?
+        .mean()
+}
+
+/// Categorical cross-entropy on probabilities and one-hot (or soft) targets `[n, c]`:
+/// `-mean_n sum_c y log p`, with `p` renormalised to sum 1 and clipped (as Keras does).
+///
+/// # Errors
+/// When the shapes differ, are not rank 2, or the batch is empty.
+pub fn categorical_crossentropy<T: Element>(
+    prob: &Tensor<T>,
+    target: &Tensor<T>,
+) -> Result<Tensor<T>> {
+    ensure_same_shape("categorical_crossentropy", prob, target)?;
+    prob.shape().dims2("categorical_crossentropy")?;
+    let p = prob
+        .div(&prob.sum_axis(-1, true)?)?
+        .clamp(EPSILON, 1.0 - EPSILON)?;
+    target.mul(&p.log()?)?.sum_axis(-1, false)?.mean()?.neg()
+}
+
+/// Categorical cross-entropy on logits `[n, c]`: `-mean_n sum_c y log_softmax(x)`.
+///
+/// # Errors
+/// When the shapes differ, are not rank 2, or the batch is empty.
+pub fn categorical_crossentropy_from_logits<T: Element>(
+    logits: &Tensor<T>,
+    target: &Tensor<T>,
+) -> Result<Tensor<T>> {
+    ensure_same_shape("categorical_crossentropy", logits, target)?;
+    logits.shape().dims2("categorical_crossentropy")?;
+    target
+        .mul(&logits.log_softmax(-1)?)?
+        .sum_axis(-1, false)?
+        .mean()?
+        .neg()
+}
+
+/// Class indices from a target tensor of shape `[n]` or `[n, 1]` holding whole numbers in `0..classes`.
+///
+/// # Errors
+/// When the shape is wrong or a value is not a class index (names the value and its row).
+pub fn class_indices<T: Element>(
+    op: &str,
+    target: &Tensor<T>,
+    n: usize,
+    classes: usize,
+) -> Result<Vec<usize>> {
+    let ok_shape = target.dims() == [n] || target.dims() == [n, 1];
+    if !ok_shape {
+        return Err(Error::mismatch(
+            op,
+            &Shape::new([n, classes]),
+            target.shape(),
+            format!("targets must be class indices of shape [{n}] or [{n}, 1]"),
+        ));
+    }
+    target
+        .data()
+        .iter()
+        .enumerate()
+        .map(|(row, &v)| {
+            let f = v.f64();
+            if f >= 0.0 && f.fract() == 0.0 && f < classes as f64 {
+                Ok(f as usize)
+            } else {
+                Err(Error::invalid(
+                    op,
+                    format!("target {f} in row {row} is not a class index in 0..{classes}"),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Sparse categorical cross-entropy on probabilities `[n, c]` and class indices `[n]`:
+/// `-mean log p[label]`, `p` renormalised and clipped.
+///
+/// # Errors
+/// When the prediction is not rank 2, the targets are not `n` class indices, or `n` is 0.
+pub fn sparse_categorical_crossentropy<T: Element>(
+    prob: &Tensor<T>,
+    target: &Tensor<T>,
+) -> Result<Tensor<T>> {
+    let op = "sparse_categorical_crossentropy";
+    let (n, c) = prob.shape().dims2(op)?;
+    let labels = class_indices(op, target, n, c)?;
+    if n == 0 {
+        return Err(Error::shape(op, prob.shape(), "empty batch"));
+    }
+    let p = prob
+        .div(&prob.sum_axis(-1, true)?)?
+        .clamp(EPSILON, 1.0 - EPSILON)?;
+    p.log()?.gather(&labels)?.mean()?.neg()
+}
+
+/// Sparse categorical cross-entropy on logits `[n, c]`: `-mean log_softmax(x)[label]`.
+///
+/// # Errors
+/// As [`sparse_categorical_crossentropy`].
+pub fn sparse_categorical_crossentropy_from_logits<T: Element>(
+    logits: &Tensor<T>,
+    target: &Tensor<T>,
+) -> Result<Tensor<T>> {
+    let op = "sparse_categorical_crossentropy";
+    let (n, c) = logits.shape().dims2(op)?;
+    let labels = class_indices(op, target, n, c)?;
+    if n == 0 {
+        return Err(Error::shape(op, logits.shape(), "empty batch"));
+    }
+    logits.log_softmax(-1)?.gather(&labels)?.mean()?.neg()
+}
+
+/// A loss by name, as `compile` and the spec file take it (Keras names).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loss {
+    /// [`mse`].
+    MeanSquaredError,
+    /// [`mae`].
+    MeanAbsoluteError,
+    /// [`huber`] with its `delta` (Keras's default 1.0).
+    Huber {
+        /// Where the quadratic part ends.
+        delta: f64,
+    },
+    /// [`binary_crossentropy`], or [`binary_crossentropy_from_logits`].
+    BinaryCrossentropy {
+        /// Whether predictions are logits rather than probabilities.
+        from_logits: bool,
+    },
+    /// [`categorical_crossentropy`], or [`categorical_crossentropy_from_logits`].
+    CategoricalCrossentropy {
+        /// Whether predictions are logits rather than probabilities.
+        from_logits: bool,
+    },
+    /// [`sparse_categorical_crossentropy`], or its `from_logits` form.
+    SparseCategoricalCrossentropy {
+        /// Whether predictions are logits rather than probabilities.
+        from_logits: bool,
+    },
+}
+
+impl Loss {
+    /// Every name [`Loss::from_name`] accepts.
+    pub const NAMES: &'static [&'static str] = &[
+        "mse",
+        "mean_squared_error",
+        "mae",
+        "mean_absolute_error",
+        "huber",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+    ];
+
+    /// The loss of a prediction batch against its targets.
+    ///
+    /// # Errors
+    /// As the underlying function.
+    pub fn compute<T: Element>(&self, pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
+        match *self {
+            Loss::MeanSquaredError => mse(pred, target),
+            Loss::MeanAbsoluteError => mae(pred, target),
+            Loss::Huber { delta } => huber(pred, target, delta),
+            Loss::BinaryCrossentropy { from_logits: false } => binary_crossentropy(pred, target),
+            Loss::BinaryCrossentropy { from_logits: true } => {
+                binary_crossentropy_from_logits(pred, target)
+            }
+            Loss::CategoricalCrossentropy { from_logits: false } => {
+                categorical_crossentropy(pred, target)
+            }
+            Loss::CategoricalCrossentropy { from_logits: true } => {
+                categorical_crossentropy_from_logits(pred, target)
+            }
+            Loss::SparseCategoricalCrossentropy { from_logits: false } => {
+                sparse_categorical_crossentropy(pred, target)
+            }
+            Loss::SparseCategoricalCrossentropy { from_logits: true } => {
+                sparse_categorical_crossentropy_from_logits(pred, target)
+            }
+        }
+    }
+
+    /// The loss named as in Keras (`"mse"`, `"sparse_categorical_crossentropy"`, ...), on
+    /// probabilities.
+    ///
+    /// # Errors
+    /// When the name is unknown (the message lists the known ones).
+    pub fn from_name(name: &str) -> Result<Loss> {
+        Ok(match name {
+            "mse" | "mean_squared_error" => Loss::MeanSquaredError,
+            "mae" | "mean_absolute_error" => Loss::MeanAbsoluteError,
+            "huber" => Loss::Huber { delta: 1.0 },
+            "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits: false },
+            "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits: false },
+            "sparse_categorical_crossentropy" => {
+                Loss::SparseCategoricalCrossentropy { from_logits: false }
+            }
+            other => {
+                return Err(Error::invalid(
+                    "loss",
+                    format!(
+                        "unknown loss {other:?} (expected one of: {})",
+                        Loss::NAMES.join(", ")
+                    ),
+                ))
+            }
+        })
+    }
+
+    /// The canonical name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::MeanSquaredError => "mse",
+            Loss::MeanAbsoluteError => "mae",
+            Loss::Huber { .. } => "huber",
+            Loss::BinaryCrossentropy { .. } => "binary_crossentropy",
+            Loss::CategoricalCrossentropy { .. } => "categorical_crossentropy",
+            Loss::SparseCategoricalCrossentropy { .. } => "sparse_categorical_crossentropy",
+        }
+    }
+}

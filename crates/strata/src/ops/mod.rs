@@ -1,0 +1,13 @@
+//! Differentiable tensor ops: each file holds an op family's forward kernels and, beside them,
+//! their backward rules.
+
+mod binary;
+mod compare;
+mod index;
+mod matmul;
+mod movement;
+mod reduce;
+mod unary;
+
+#[cfg(test)]
+pub(crate) use unary::UNARY_CHECKS;

@@ -1,0 +1,220 @@
+//! Elementwise ops: one table row each, the function and its derivative side by side.
+//!
+//! The macro generates, per row, the `Tensor` method and an entry of [`UNARY_CHECKS`], which the
+//! gradient-check test iterates, so an op is checked from the moment it exists. The backward
+//! rule is shared: `dx = g * df(x, y)` with `y = f(x)`.
+
+use crate::autograd::Backward;
+use crate::error::Result;
+use crate::tensor::{Element, Tensor};
+
+/// One elementwise op: its name, value and derivative (`df(x, y, params)` with `y = f(x)`).
+#[derive(Clone, Copy)]
+struct Unary<T: Element> {
+    name: &'static str,
+    f: fn(T, [T; 2]) -> T,
+    df: fn(T, T, [T; 2]) -> T,
+    params: [T; 2],
+}
+
+impl<T: Element> Backward<T> for Unary<T> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn backward(
+        &self,
+        x: &[Tensor<T>],
+        y: &Tensor<T>,
+        g: &Tensor<T>,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        let data = (x[0].data().iter().zip(y.data()).zip(g.data()))
+            .map(|((&x, &y), &g)| g * (self.df)(x, y, self.params))
+            .collect();
+        Ok(vec![Some(Tensor::from_parts(data, x[0].shape().clone()))])
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    fn unary(&self, op: Unary<T>) -> Result<Self> {
+        let data = self.data().iter().map(|&x| (op.f)(x, op.params)).collect();
+        Ok(Tensor::from_op(data, self.shape().clone(), &[self], op))
+    }
+}
+
+/// A row of the gradient-check table: the op applied with sample parameters, and an input range
+/// where it is smooth enough to check.
+#[cfg(test)]
+pub(crate) struct UnaryCheck {
+    pub name: &'static str,
+    pub apply: fn(&Tensor<f64>) -> Result<Tensor<f64>>,
+    pub domain: (f64, f64),
+}
+
+fn one<T: Element>() -> T {
+    T::one()
+}
+fn zero<T: Element>() -> T {
+    T::zero()
+}
+fn indicator<T: Element>(condition: bool) -> T {
+    if condition {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+fn sigmoid_of<T: Element>(x: T) -> T {
+    // Two branches so exp never overflows: e^-x for x >= 0, e^x otherwise.
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+macro_rules! unary_ops {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident($($p:ident),*) => f: |$x:ident, $fp:pat_param| $f:expr, df: |$dx:pat_param, $dy:pat_param, $dp:pat_param| $df:expr,
+            check: |$t:ident| $check:expr, domain: $domain:expr;
+    )*) => {
+        impl<T: Element> Tensor<T> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self, $($p: f64),*) -> Result<Self> {
+                    let given: &[f64] = &[$($p),*];
+                    let mut params = [T::zero(); 2];
+                    for (slot, value) in params.iter_mut().zip(given) {
+                        *slot = T::of(*value);
+                    }
+                    self.unary(Unary { name: stringify!($name), f: |$x, $fp| $f, df: |$dx, $dy, $dp| $df, params })
+                }
+            )*
+        }
+
+        #[cfg(test)]
+        pub(crate) const UNARY_CHECKS: &[UnaryCheck] = &[
+            $(UnaryCheck { name: stringify!($name), apply: |$t| $check, domain: $domain },)*
+        ];
+    };
+}
+
+unary_ops! {
+    /// `-x`.
+    neg() => f: |x, _| -x, df: |_, _, _| -one::<T>(),
+        check: |t| t.neg(), domain: (-3.0, 3.0);
+    /// `x + c` for a constant `c`.
+    add_scalar(c) => f: |x, [c, _]| x + c, df: |_, _, _| one(),
+        check: |t| t.add_scalar(0.7), domain: (-3.0, 3.0);
+    /// `c * x` for a constant `c`.
+    mul_scalar(c) => f: |x, [c, _]| x * c, df: |_, _, [c, _]| c,
+        check: |t| t.mul_scalar(-1.5), domain: (-3.0, 3.0);
+    /// `x^2`.
+    square() => f: |x, _| x * x, df: |x, _, _| x + x,
+        check: |t| t.square(), domain: (-3.0, 3.0);
+    /// `x^p` for a constant `p` (for `x <= 0` only integer `p` is defined).
+    powf(p) => f: |x, [p, _]| x.powf(p), df: |x, _, [p, _]| p * x.powf(p - one()),
+        check: |t| t.powf(2.5), domain: (0.1, 3.0);
+    /// `sqrt(x)`; derivative `1 / (2 sqrt(x))`.
+    sqrt() => f: |x, _| x.sqrt(), df: |_, y, _| T::of(0.5) / y,
+        check: |t| t.sqrt(), domain: (0.1, 3.0);
+    /// `e^x`.
+    exp() => f: |x, _| x.exp(), df: |_, y, _| y,
+        check: |t| t.exp(), domain: (-3.0, 3.0);
+    /// Natural logarithm; derivative `1 / x`.
+    log() => f: |x, _| x.ln(), df: |x, _, _| one::<T>() / x,
+        check: |t| t.log(), domain: (0.1, 3.0);
+    /// `|x|`; derivative `sign(x)`, 0 at 0.
+    abs() => f: |x, _| x.abs(), df: |x, _, _| if x > zero() { one() } else if x < zero() { -one::<T>() } else { zero() },
+        check: |t| t.abs(), domain: (-3.0, 3.0);
+    /// `cos(x)` (an activation in lecture 004); derivative `-sin(x)`.
+    cos() => f: |x, _| x.cos(), df: |x, _, _| -x.sin(),
+        check: |t| t.cos(), domain: (-3.0, 3.0);
+    /// `sin(x)`; derivative `cos(x)`.
+    sin() => f: |x, _| x.sin(), df: |x, _, _| x.cos(),
+        check: |t| t.sin(), domain: (-3.0, 3.0);
+    /// The error function; derivative `2 / sqrt(pi) * e^(-x^2)`.
+    erf() => f: |x, _| x.erf(), df: |x, _, _| T::of(std::f64::consts::FRAC_2_SQRT_PI) * (-x * x).exp(),
+        check: |t| t.erf(), domain: (-3.0, 3.0);
+    /// `min(max(x, low), high)`; derivative 1 strictly inside, 0 outside.
+    clamp(low, high) => f: |x, [lo, hi]| x.max(lo).min(hi), df: |x, _, [lo, hi]| indicator(x > lo && x < hi),
+        check: |t| t.clamp(-1.0, 0.5), domain: (-3.0, 3.0);
+    /// Logistic sigmoid `1 / (1 + e^-x)`, computed without overflow; derivative `y (1 - y)`.
+    sigmoid() => f: |x, _| sigmoid_of(x), df: |_, y, _| y * (one::<T>() - y),
+        check: |t| t.sigmoid(), domain: (-6.0, 6.0);
+    /// Hyperbolic tangent; derivative `1 - y^2`.
+    tanh() => f: |x, _| x.tanh(), df: |_, y, _| one::<T>() - y * y,
+        check: |t| t.tanh(), domain: (-3.0, 3.0);
+    /// `max(x, 0)`. Derivative 1 for `x > 0` and 0 otherwise, so 0 at 0 (lecture 004).
+    // NOTE: composing as max(x, 0) through `maximum` would send half the gradient at a tie.
+    relu() => f: |x, _| x.max(zero()), df: |x, _, _| indicator(x > zero()),
+        check: |t| t.relu(), domain: (-3.0, 3.0);
+    /// `x` for `x > 0`, `alpha x` otherwise.
+    leaky_relu(alpha) => f: |x, [a, _]| if x > zero() { x } else { a * x }, df: |x, _, [a, _]| if x > zero() { one() } else { a },
+        check: |t| t.leaky_relu(0.1), domain: (-3.0, 3.0);
+    /// `x` for `x > 0`, `alpha (e^x - 1)` otherwise; derivative 1 or `y + alpha`.
+    elu(alpha) => f: |x, [a, _]| if x > zero() { x } else { a * x.exp_m1() }, df: |x, y, [a, _]| if x > zero() { one() } else { y + a },
+        check: |t| t.elu(1.3), domain: (-3.0, 3.0);
+    /// `ln(1 + e^x)` as `max(x, 0) + ln(1 + e^-|x|)` (no overflow); derivative `sigmoid(x)`.
+    softplus() => f: |x, _| x.max(zero()) + (-x.abs()).exp().ln_1p(), df: |x, _, _| sigmoid_of(x),
+        check: |t| t.softplus(), domain: (-6.0, 6.0);
+    /// Hard tanh: `x` clipped to [-1, 1]; derivative 1 inside, 0 outside.
+    hard_tanh() => f: |x, _| x.max(-one::<T>()).min(one()), df: |x, _, _| indicator(x > -one::<T>() && x < one()),
+        check: |t| t.hard_tanh(), domain: (-3.0, 3.0);
+    /// The perceptron's unit step: 1 for `x >= 0`, else 0. Its derivative is 0 everywhere (and
+    /// undefined at 0), so no gradient flows through it: train perceptrons with the perceptron
+    /// rule or a smooth surrogate.
+    step() => f: |x, _| indicator(x >= zero()), df: |_, _, _| zero(),
+        check: |t| t.step(), domain: (-3.0, 3.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UNARY_CHECKS;
+    use crate::rng::seeded_rng;
+    use crate::{gradcheck, GradcheckConfig, Tensor};
+
+    /// Every row of the table, at a scalar, a batch of 1 and a batch of 33, for 3 seeds.
+    #[test]
+    fn every_unary_op_passes_the_gradient_check() {
+        for check in UNARY_CHECKS {
+            for seed in 0..3 {
+                for shape in [vec![], vec![1, 3], vec![33, 3]] {
+                    let (lo, hi) = check.domain;
+                    let x =
+                        Tensor::<f64>::rand_uniform(shape.clone(), lo, hi, &mut seeded_rng(seed))
+                            .unwrap();
+                    let config = GradcheckConfig {
+                        seed,
+                        ..GradcheckConfig::default()
+                    };
+                    let report = gradcheck(|t| (check.apply)(&t[0]), &[x], &config).unwrap();
+                    assert!(
+                        report.passed,
+                        "{} at shape {shape:?}, seed {seed}: {report}",
+                        check.name
+                    );
+                }
+            }
+        }
+    }
+
+    /// A wrong derivative is caught: the check can fail.
+    #[test]
+    fn a_wrong_derivative_fails_the_check() {
+        let x = Tensor::<f64>::from_f64(&[0.3, -0.7, 1.1], [3]).unwrap();
+        let wrong = |t: &[Tensor<f64>]| {
+            let bad: super::Unary<f64> = super::Unary {
+                name: "bad_tanh",
+                f: |x: f64, _| x.tanh(),
+                df: |_, y: f64, _| 1.001 * (1.0 - y * y),
+                params: [0.0; 2],
+            };
+            t[0].unary(bad)
+        };
+        let report = gradcheck(wrong, &[x], &GradcheckConfig::default()).unwrap();
+        assert!(!report.passed, "{report}");
+        assert!(report.normwise_rel_error > 5e-4, "{report}");
+    }
+}
