@@ -52,7 +52,7 @@ pub fn mae<T: Element>(pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>
 /// When the shapes differ, the batch is empty or `delta <= 0`.
 pub fn huber<T: Element>(pred: &Tensor<T>, target: &Tensor<T>, delta: f64) -> Result<Tensor<T>> {
     ensure_same_shape("huber", pred, target)?;
-    if !(delta > 0.0) {
+    if delta.is_nan() || delta <= 0.0 {
         return Err(Error::invalid(
             "huber",
             format!("delta must be > 0, got {delta}"),

@@ -85,10 +85,10 @@ impl Shape {
     pub fn broadcast(op: &str, lhs: &Shape, rhs: &Shape) -> Result<Shape> {
         let rank = lhs.rank().max(rhs.rank());
         let mut out = vec![0; rank];
-        for i in 0..rank {
+        for (i, slot) in out.iter_mut().enumerate() {
             let l = dim_from_right(lhs, rank - 1 - i);
             let r = dim_from_right(rhs, rank - 1 - i);
-            out[i] = match (l, r) {
+            *slot = match (l, r) {
                 (a, b) if a == b => a,
                 (1, b) => b,
                 (a, 1) => a,

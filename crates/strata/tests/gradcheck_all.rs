@@ -5,6 +5,7 @@ use strata::rng::seeded_rng;
 use strata::{gradcheck, loss, GradcheckConfig, Result, Tensor};
 
 type Op = fn(&[Tensor<f64>]) -> Result<Tensor<f64>>;
+type BoxedOp = Box<dyn Fn(&[Tensor<f64>]) -> Result<Tensor<f64>>>;
 
 /// Check `f` at inputs of the given shapes, drawn from U(lo, hi), for 3 seeds.
 fn check_op(name: &str, shapes: &[&[usize]], range: (f64, f64), f: Op) {
@@ -219,11 +220,7 @@ fn losses() {
         let (yb, yc, ys) = (binary_targets(n), one_hot(n, 4), labels(n, 4));
         let probs = Tensor::<f64>::rand_uniform([n, 2], 0.05, 0.95, &mut seeded_rng(7)).unwrap();
         let logits = Tensor::<f64>::rand_uniform([n, 4], -3.0, 3.0, &mut seeded_rng(8)).unwrap();
-        let cases: Vec<(
-            &str,
-            Box<dyn Fn(&[Tensor<f64>]) -> Result<Tensor<f64>>>,
-            Tensor<f64>,
-        )> = vec![
+        let cases: Vec<(&str, BoxedOp, Tensor<f64>)> = vec![
             (
                 "bce",
                 Box::new({

@@ -10,6 +10,12 @@ pub struct Gradients<T: Element = f32> {
     map: HashMap<TensorId, Tensor<T>>,
 }
 
+impl<T: Element> std::fmt::Debug for Gradients<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Gradients({} tensors)", self.map.len())
+    }
+}
+
 impl<T: Element> Default for Gradients<T> {
     fn default() -> Self {
         Self::new()

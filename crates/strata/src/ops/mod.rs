@@ -8,6 +8,3 @@ mod matmul;
 mod movement;
 mod reduce;
 mod unary;
-
-#[cfg(test)]
-pub(crate) use unary::UNARY_CHECKS;

@@ -7,7 +7,7 @@ const EDGE: usize = 3;
 
 impl<T: Element> fmt::Display for Tensor<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_axis(f, self.data(), self.dims(), 0)?;
+        write_axis(f, self.data(), self.dims())?;
         write!(f, " shape={} {}", self.shape(), T::NAME)
     }
 }
@@ -18,12 +18,7 @@ impl<T: Element> fmt::Debug for Tensor<T> {
     }
 }
 
-fn write_axis<T: Element>(
-    f: &mut fmt::Formatter<'_>,
-    data: &[T],
-    dims: &[usize],
-    depth: usize,
-) -> fmt::Result {
+fn write_axis<T: Element>(f: &mut fmt::Formatter<'_>, data: &[T], dims: &[usize]) -> fmt::Result {
     let Some((&n, rest)) = dims.split_first() else {
         return write!(f, "{:.4}", data.first().copied().unwrap_or_else(T::zero));
     };
@@ -40,7 +35,7 @@ fn write_axis<T: Element>(
         if i > 0 {
             write!(f, ", ")?;
         }
-        write_axis(f, &data[i * step..(i + 1) * step], rest, depth + 1)?;
+        write_axis(f, &data[i * step..(i + 1) * step], rest)?;
     }
     write!(f, "]")
 }

@@ -116,12 +116,15 @@ impl<T: Element> Tensor<T> {
     /// When `std` is negative or not finite.
     pub fn randn(shape: impl Into<Shape>, mean: f64, std: f64, rng: &mut impl Rng) -> Result<Self> {
         let shape = shape.into();
-        let normal = Normal::new(mean, std).map_err(|e| {
-            Error::invalid(
+        // NOTE: rand_distr accepts a negative std (it mirrors the samples); a user who wrote one
+        // made a mistake, so refuse it.
+        if !std.is_finite() || std < 0.0 || !mean.is_finite() {
+            return Err(Error::invalid(
                 "randn",
-                format!("std must be finite and >= 0, got {std} ({e})"),
-            )
-        })?;
+                format!("need a finite mean and a finite std >= 0, got mean {mean}, std {std}"),
+            ));
+        }
+        let normal = Normal::new(mean, std).map_err(|e| Error::invalid("randn", e.to_string()))?;
         let data = (0..shape.numel())
             .map(|_| T::of(normal.sample(rng)))
             .collect();
@@ -139,7 +142,7 @@ impl<T: Element> Tensor<T> {
         rng: &mut impl Rng,
     ) -> Result<Self> {
         let shape = shape.into();
-        if !(low < high) || !low.is_finite() || !high.is_finite() {
+        if !low.is_finite() || !high.is_finite() || low >= high {
             return Err(Error::invalid(
                 "rand_uniform",
                 format!("need finite low < high, got low {low}, high {high}"),
@@ -282,11 +285,14 @@ impl<T: Element> Tensor<T> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    // Used by the optimizer (nn::Param), which lands with the training API.
+    #[allow(dead_code)]
     /// Mutable access to the elements when nothing else shares them (the optimizer's fast path).
     pub(crate) fn data_mut(&mut self) -> Option<&mut Vec<T>> {
         Arc::get_mut(&mut self.0).and_then(|inner| Arc::get_mut(&mut inner.data))
     }
 
+    #[allow(dead_code)]
     /// A leaf with new data under the same identity: how a parameter changes between steps
     /// when its old buffer is still shared.
     pub(crate) fn replaced(&self, data: Vec<T>) -> Self {
