@@ -26,8 +26,10 @@ mod ops;
 pub mod rng;
 pub mod shape;
 pub mod tensor;
+mod threads;
 
 pub use autograd::{gradcheck, no_grad, GradcheckConfig, GradcheckReport, Gradients};
 pub use error::{Error, Result};
 pub use shape::Shape;
 pub use tensor::{Element, Tensor, TensorId};
+pub use threads::{num_threads, set_num_threads};

@@ -1,7 +1,7 @@
 //! Matrix product. `y = op(a)·op(b)` where `op` is identity or transpose; for `y = a·b`,
 //! `da = g·bᵀ` and `db = aᵀ·g`.
 //!
-//! Transposed operands never get copied: the kernel (`matrixmultiply`) reads any row and column
+//! Transposed operands never get copied: the kernel (`gemm`) reads any row and column
 //! strides, so a transpose is a swap of the two strides. The backward rules use this too.
 
 use crate::autograd::Backward;
@@ -42,6 +42,10 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
+/// Products smaller than this many multiply-adds run on one thread: below it, waking a second
+/// thread costs more than it saves (measured at the W2 shapes, docs/performance.md).
+const PARALLEL_MIN_MACS: usize = 1 << 18;
+
 /// `out = a·b`, overwriting `out` (row-major, `a.rows x b.cols`).
 fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]) {
     debug_assert!(a.cols == b.rows && out.len() == a.rows * b.cols);
@@ -49,27 +53,36 @@ fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]) {
     if out.is_empty() {
         return;
     }
-    if a.cols == 0 {
-        out.iter_mut().for_each(|v| *v = T::zero());
-        return;
-    }
+    let threads = crate::threads::num_threads();
+    let parallelism = if threads > 1 && a.rows * a.cols * b.cols >= PARALLEL_MIN_MACS {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
     // SAFETY: the sizes were checked above (and by the callers' shape checks): each operand lies
     // within its slice under its strides, and `out` is a distinct, exclusively borrowed buffer.
+    // `T` is f32 or f64 (Element is sealed), the types gemm dispatches on.
     unsafe {
-        T::gemm(
+        gemm::gemm(
             a.rows,
-            a.cols,
             b.cols,
-            a.data.as_ptr(),
-            a.row_stride,
-            a.col_stride,
-            b.data.as_ptr(),
-            b.row_stride,
-            b.col_stride,
-            T::zero(),
+            a.cols,
             out.as_mut_ptr(),
-            b.cols as isize,
             1,
+            b.cols as isize,
+            false, // overwrite: do not read `out`
+            a.data.as_ptr(),
+            a.col_stride,
+            a.row_stride,
+            b.data.as_ptr(),
+            b.col_stride,
+            b.row_stride,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
         )
     }
 }

@@ -4,9 +4,20 @@ use num_traits::{Float, FromPrimitive, ToPrimitive};
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
 
-/// The one generic bound of the library: a floating-point number with a matrix-multiply kernel.
+/// The one generic bound of the library: `f32` or `f64` (sealed: the matrix-multiply kernel
+/// exists for these two only).
 pub trait Element:
-    Float + FromPrimitive + ToPrimitive + Debug + Display + Default + Sum + Send + Sync + 'static
+    sealed::Sealed
+    + Float
+    + FromPrimitive
+    + ToPrimitive
+    + Debug
+    + Display
+    + Default
+    + Sum
+    + Send
+    + Sync
+    + 'static
 {
     /// The type's name, for messages ("f32").
     const NAME: &'static str;
@@ -19,28 +30,6 @@ pub trait Element:
 
     /// The error function (for the exact GELU).
     fn erf(self) -> Self;
-
-    /// `C = alpha * A B + beta * C` on strided matrices (`A` is m x k, `B` k x n, `C` m x n).
-    ///
-    /// # Safety
-    /// The pointers and strides must describe matrices that lie inside live allocations, and `c`
-    /// must not alias `a` or `b`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    );
 }
 
 impl Element for f32 {
@@ -53,23 +42,6 @@ impl Element for f32 {
     }
     fn erf(self) -> Self {
         libm::erff(self)
-    }
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    ) {
-        matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
     }
 }
 
@@ -84,21 +56,10 @@ impl Element for f64 {
     fn erf(self) -> Self {
         libm::erf(self)
     }
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    ) {
-        matrixmultiply::dgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
-    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
 }
