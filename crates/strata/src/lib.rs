@@ -19,14 +19,20 @@
 #![warn(missing_docs)]
 
 pub mod autograd;
+pub mod data;
 pub mod error;
 mod functional;
+pub mod io;
+pub mod lectures;
 pub mod loss;
+pub mod nn;
 mod ops;
+pub mod optim;
 pub mod rng;
 pub mod shape;
 pub mod tensor;
 mod threads;
+pub mod train;
 
 pub use autograd::{gradcheck, no_grad, GradcheckConfig, GradcheckReport, Gradients};
 pub use error::{Error, Result};

@@ -285,14 +285,11 @@ impl<T: Element> Tensor<T> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    // Used by the optimizer (nn::Param), which lands with the training API.
-    #[allow(dead_code)]
     /// Mutable access to the elements when nothing else shares them (the optimizer's fast path).
     pub(crate) fn data_mut(&mut self) -> Option<&mut Vec<T>> {
         Arc::get_mut(&mut self.0).and_then(|inner| Arc::get_mut(&mut inner.data))
     }
 
-    #[allow(dead_code)]
     /// A leaf with new data under the same identity: how a parameter changes between steps
     /// when its old buffer is still shared.
     pub(crate) fn replaced(&self, data: Vec<T>) -> Self {

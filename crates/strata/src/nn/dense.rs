@@ -1,0 +1,211 @@
+//! Fully connected layer: `y = activation(x · kernel + bias)`, kernel `[inputs, units]`, bias
+//! `[units]`, as Keras stores them (PyTorch's `Linear` stores the transpose).
+
+use super::{Activation, Initializer, Layer, Mode, Param, Regularizer};
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::{Element, Tensor};
+
+/// Hyper-parameters of [`Dense`], with Keras's names and defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseConfig {
+    /// Output width.
+    pub units: usize,
+    /// Applied after the affine map (default linear).
+    pub activation: Activation,
+    /// Whether there is a bias (default true).
+    pub use_bias: bool,
+    /// Kernel start (default Glorot uniform).
+    pub kernel_initializer: Initializer,
+    /// Bias start (default zeros).
+    pub bias_initializer: Initializer,
+    /// Penalty on the kernel.
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Penalty on the bias.
+    pub bias_regularizer: Option<Regularizer>,
+    /// The layer's name (default: "dense", "dense_1", ...).
+    pub name: Option<String>,
+}
+
+impl DenseConfig {
+    /// A dense layer of `units` outputs with Keras's defaults.
+    pub fn new(units: usize) -> Self {
+        DenseConfig {
+            units,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            bias_regularizer: None,
+            name: None,
+        }
+    }
+
+    /// Set the activation.
+    pub fn activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// Set the name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Set whether there is a bias.
+    pub fn use_bias(mut self, use_bias: bool) -> Self {
+        self.use_bias = use_bias;
+        self
+    }
+
+    /// Set the kernel initializer.
+    pub fn kernel_initializer(mut self, init: Initializer) -> Self {
+        self.kernel_initializer = init;
+        self
+    }
+
+    /// Set the bias initializer.
+    pub fn bias_initializer(mut self, init: Initializer) -> Self {
+        self.bias_initializer = init;
+        self
+    }
+
+    /// Set the kernel penalty.
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+
+    /// Set the bias penalty.
+    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
+        self.bias_regularizer = Some(r);
+        self
+    }
+
+    /// Check the config against a per-sample input shape `[inputs]` and draw the parameters.
+    ///
+    /// # Errors
+    /// When `units` is 0 or the input is not a vector.
+    pub fn build<T: Element>(
+        &self,
+        input: &Shape,
+        name: String,
+        rng: &mut Rng,
+    ) -> Result<Dense<T>> {
+        if self.units == 0 {
+            return Err(Error::invalid(
+                format!("layer '{name}'"),
+                "units must be > 0, got 0",
+            ));
+        }
+        let &[inputs] = input.dims() else {
+            return Err(Error::shape(
+                &format!("layer '{name}'"),
+                input,
+                "Dense expects a vector per sample [inputs]; add Flatten first",
+            ));
+        };
+        let kernel = self
+            .kernel_initializer
+            .init(&Shape::new([inputs, self.units]), rng)?;
+        let bias = match self.use_bias {
+            true => Some(Param::new(
+                "bias",
+                self.bias_initializer.init(&Shape::new([self.units]), rng)?,
+                true,
+            )),
+            false => None,
+        };
+        Ok(Dense {
+            config: self.clone(),
+            name,
+            inputs,
+            kernel: Param::new("kernel", kernel, true),
+            bias,
+        })
+    }
+}
+
+/// A fully connected layer (see [`DenseConfig`]).
+pub struct Dense<T: Element = f32> {
+    config: DenseConfig,
+    name: String,
+    inputs: usize,
+    kernel: Param<T>,
+    bias: Option<Param<T>>,
+}
+
+impl<T: Element> Dense<T> {
+    /// The kernel `[inputs, units]`.
+    pub fn kernel(&self) -> &Param<T> {
+        &self.kernel
+    }
+
+    /// The bias `[units]`, if any.
+    pub fn bias(&self) -> Option<&Param<T>> {
+        self.bias.as_ref()
+    }
+}
+
+impl<T: Element> Layer<T> for Dense<T> {
+    fn forward(&self, x: &Tensor<T>, _mode: Mode) -> Result<Tensor<T>> {
+        if x.rank() != 2 || x.dims()[1] != self.inputs {
+            return Err(Error::shape(
+                &format!("layer '{}'", self.name),
+                x.shape(),
+                format!("expected input [*, {}]", self.inputs),
+            ));
+        }
+        let mut y = x.matmul(&self.kernel.value())?;
+        if let Some(bias) = &self.bias {
+            y = y.add(&bias.value())?;
+        }
+        self.config.activation.apply(&y)
+    }
+
+    fn output_shape(&self, input: &Shape) -> Result<Shape> {
+        if input.dims() != [self.inputs] {
+            return Err(Error::shape(
+                &format!("layer '{}'", self.name),
+                input,
+                format!("expected input [{}]", self.inputs),
+            ));
+        }
+        Ok(Shape::new([self.config.units]))
+    }
+
+    fn params(&self) -> Vec<&Param<T>> {
+        std::iter::once(&self.kernel)
+            .chain(self.bias.as_ref())
+            .collect()
+    }
+
+    fn kind(&self) -> &'static str {
+        "Dense"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn penalty(&self) -> Result<Option<Tensor<T>>> {
+        let mut total: Option<Tensor<T>> = None;
+        let pairs = [
+            (self.config.kernel_regularizer, Some(&self.kernel)),
+            (self.config.bias_regularizer, self.bias.as_ref()),
+        ];
+        for (reg, param) in pairs {
+            if let (Some(reg), Some(param)) = (reg, param) {
+                let p = reg.penalty(&param.value())?;
+                total = Some(match total {
+                    Some(t) => t.add(&p)?,
+                    None => p,
+                });
+            }
+        }
+        Ok(total)
+    }
+}

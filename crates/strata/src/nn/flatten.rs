@@ -1,0 +1,43 @@
+//! Flatten: each sample's axes joined into one (`[n, 28, 28]` -> `[n, 784]`).
+
+use super::{Layer, Mode, Param};
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tensor::{Element, Tensor};
+
+/// Joins every axis but the batch axis.
+pub struct Flatten {
+    name: String,
+}
+
+impl Flatten {
+    /// A flatten layer.
+    pub fn new(name: impl Into<String>) -> Self {
+        Flatten { name: name.into() }
+    }
+}
+
+impl<T: Element> Layer<T> for Flatten {
+    fn forward(&self, x: &Tensor<T>, _mode: Mode) -> Result<Tensor<T>> {
+        let Some((&n, rest)) = x.dims().split_first() else {
+            return Err(Error::shape(
+                &format!("layer '{}'", self.name),
+                x.shape(),
+                "expected a batch axis",
+            ));
+        };
+        x.reshape([n, rest.iter().product()])
+    }
+    fn output_shape(&self, input: &Shape) -> Result<Shape> {
+        Ok(Shape::new([input.numel()]))
+    }
+    fn params(&self) -> Vec<&Param<T>> {
+        Vec::new()
+    }
+    fn kind(&self) -> &'static str {
+        "Flatten"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}

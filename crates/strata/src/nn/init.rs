@@ -1,0 +1,144 @@
+//! Seeded weight initializers, with Keras's names and formulas.
+//!
+//! For a kernel stored `[inputs, units]`, `fan_in = inputs` and `fan_out = units`. Keras's
+//! "normal" variance-scaling initializers draw from a normal truncated at two standard
+//! deviations, with the deviation divided by 0.87962566 so the truncated variance is the target.
+
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::{Element, Tensor};
+use rand_distr::{Distribution, Normal, Uniform};
+
+/// How a parameter starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Initializer {
+    /// U(-l, l) with `l = sqrt(6 / (fan_in + fan_out))`: Dense's default kernel.
+    GlorotUniform,
+    /// Truncated N(0, 2 / (fan_in + fan_out)).
+    GlorotNormal,
+    /// Truncated N(0, 2 / fan_in), for ReLU networks.
+    HeNormal,
+    /// U(-l, l) with `l = sqrt(6 / fan_in)`.
+    HeUniform,
+    /// Truncated N(0, 1 / fan_in).
+    LecunNormal,
+    /// N(mean, std^2), the lectures' random start.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+    /// U(low, high).
+    Uniform {
+        /// Lower bound.
+        low: f64,
+        /// Upper bound.
+        high: f64,
+    },
+    /// All zeros: Dense's default bias.
+    Zeros,
+    /// All ones.
+    Ones,
+    /// All one value.
+    Constant(f64),
+}
+
+/// Keras's correction so a normal truncated at 2 std has the intended variance.
+const TRUNCATED_STD_CORRECTION: f64 = 0.879_625_661_034_239_8;
+
+impl Initializer {
+    /// The name used in specs and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Initializer::GlorotUniform => "glorot_uniform",
+            Initializer::GlorotNormal => "glorot_normal",
+            Initializer::HeNormal => "he_normal",
+            Initializer::HeUniform => "he_uniform",
+            Initializer::LecunNormal => "lecun_normal",
+            Initializer::Normal { .. } => "normal",
+            Initializer::Uniform { .. } => "uniform",
+            Initializer::Zeros => "zeros",
+            Initializer::Ones => "ones",
+            Initializer::Constant(_) => "constant",
+        }
+    }
+
+    /// A tensor of `shape` drawn from this initializer.
+    ///
+    /// # Errors
+    /// When a parameter is invalid (negative std, low >= high).
+    pub fn init<T: Element>(&self, shape: &Shape, rng: &mut Rng) -> Result<Tensor<T>> {
+        let (fan_in, fan_out) = fans(shape);
+        let (fan_in, fan_out) = (fan_in as f64, fan_out as f64);
+        match *self {
+            Initializer::GlorotUniform => uniform(shape, (6.0 / (fan_in + fan_out)).sqrt(), rng),
+            Initializer::HeUniform => uniform(shape, (6.0 / fan_in).sqrt(), rng),
+            Initializer::GlorotNormal => truncated(shape, (2.0 / (fan_in + fan_out)).sqrt(), rng),
+            Initializer::HeNormal => truncated(shape, (2.0 / fan_in).sqrt(), rng),
+            Initializer::LecunNormal => truncated(shape, (1.0 / fan_in).sqrt(), rng),
+            Initializer::Normal { mean, std } => Tensor::randn(shape.clone(), mean, std, rng),
+            Initializer::Uniform { low, high } => {
+                Tensor::rand_uniform(shape.clone(), low, high, rng)
+            }
+            Initializer::Zeros => Ok(Tensor::zeros(shape.clone())),
+            Initializer::Ones => Ok(Tensor::ones(shape.clone())),
+            Initializer::Constant(v) => Ok(Tensor::full(shape.clone(), T::of(v))),
+        }
+    }
+}
+
+/// (fan_in, fan_out): for `[.., inputs, units]` the receptive field times the last two axes.
+fn fans(shape: &Shape) -> (usize, usize) {
+    match shape.dims() {
+        [] => (1, 1),
+        [n] => (*n, *n),
+        dims => {
+            let receptive: usize = dims[..dims.len() - 2].iter().product();
+            (
+                dims[dims.len() - 2] * receptive,
+                dims[dims.len() - 1] * receptive,
+            )
+        }
+    }
+}
+
+fn uniform<T: Element>(shape: &Shape, limit: f64, rng: &mut Rng) -> Result<Tensor<T>> {
+    if !(limit.is_finite() && limit > 0.0) {
+        return Err(Error::shape(
+            "initializer",
+            shape,
+            "fan sizes must be positive",
+        ));
+    }
+    let dist = Uniform::new(-limit, limit);
+    Tensor::from_vec(
+        (0..shape.numel())
+            .map(|_| T::of(dist.sample(rng)))
+            .collect(),
+        shape.clone(),
+    )
+}
+
+fn truncated<T: Element>(shape: &Shape, std: f64, rng: &mut Rng) -> Result<Tensor<T>> {
+    if !(std.is_finite() && std > 0.0) {
+        return Err(Error::shape(
+            "initializer",
+            shape,
+            "fan sizes must be positive",
+        ));
+    }
+    let std = std / TRUNCATED_STD_CORRECTION;
+    let normal = Normal::new(0.0, std).map_err(|e| Error::invalid("initializer", e.to_string()))?;
+    let sample = |rng: &mut Rng| loop {
+        let v: f64 = normal.sample(rng);
+        if v.abs() <= 2.0 * std {
+            return v;
+        }
+    };
+    Tensor::from_vec(
+        (0..shape.numel()).map(|_| T::of(sample(rng))).collect(),
+        shape.clone(),
+    )
+}

@@ -1,0 +1,212 @@
+//! Layers: the [`Layer`] trait, trainable [`Param`]s, and [`LayerConfig`], the one list of layer
+//! kinds that `Sequential`, the spec file and the CLI can name.
+
+mod activation;
+mod dense;
+mod dropout;
+mod flatten;
+pub mod init;
+mod regularizer;
+mod sequential;
+
+pub use activation::{Activation, ActivationLayer};
+pub use dense::{Dense, DenseConfig};
+pub use dropout::{Dropout, DropoutConfig};
+pub use flatten::Flatten;
+pub use init::Initializer;
+pub use regularizer::Regularizer;
+pub use sequential::{Sequential, SummaryRow};
+
+use crate::error::Result;
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::{Element, Tensor, TensorId};
+use std::sync::RwLock;
+
+/// Whether a forward pass trains (dropout active) or infers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Training: stochastic layers sample.
+    Train,
+    /// Inference: deterministic.
+    Infer,
+}
+
+/// A named tensor that a layer owns and the optimizer changes: the only mutable tensor.
+///
+/// Its identity ([`Param::id`]) stays the same across updates, so gradients and optimizer state
+/// are keyed by it.
+pub struct Param<T: Element = f32> {
+    name: String,
+    value: RwLock<Tensor<T>>,
+    trainable: bool,
+}
+
+impl<T: Element> Param<T> {
+    /// A parameter holding `value`; trainable ones collect gradients.
+    pub fn new(name: impl Into<String>, value: Tensor<T>, trainable: bool) -> Self {
+        Param {
+            name: name.into(),
+            value: RwLock::new(value.with_requires_grad(trainable)),
+            trainable,
+        }
+    }
+
+    /// The name ("kernel", "bias").
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The current value (a cheap handle; use it in the forward pass).
+    pub fn value(&self) -> Tensor<T> {
+        self.value.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The identity under which this parameter's gradient is stored.
+    pub fn id(&self) -> TensorId {
+        self.value().id()
+    }
+
+    /// Whether the optimizer trains it.
+    pub fn trainable(&self) -> bool {
+        self.trainable
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> Shape {
+        self.value().shape().clone()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.value().numel()
+    }
+
+    /// Replace the values (same shape), keeping the identity.
+    ///
+    /// # Errors
+    /// When the shapes differ.
+    pub fn set(&self, values: &Tensor<T>) -> Result<()> {
+        let mut guard = self.value.write().unwrap_or_else(|p| p.into_inner());
+        if guard.shape() != values.shape() {
+            return Err(crate::Error::mismatch(
+                &format!("set parameter '{}'", self.name),
+                guard.shape(),
+                values.shape(),
+                "shapes must match",
+            ));
+        }
+        *guard = guard.replaced(values.to_vec());
+        Ok(())
+    }
+
+    /// Change the values in place (the optimizer's path). The buffer is reused when nothing else
+    /// holds it, which is the case once backward has freed the graph.
+    pub(crate) fn update(&self, f: impl FnOnce(&mut [T])) {
+        let mut guard = self.value.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(data) = guard.data_mut() {
+            f(data);
+            return;
+        }
+        let mut data = guard.to_vec();
+        f(&mut data);
+        *guard = guard.replaced(data);
+    }
+}
+
+/// A building block of a network: forward pass, output shape, parameters.
+///
+/// Shapes given to and returned by [`Layer::output_shape`] are per sample (no batch axis), as in
+/// Keras's `(None, 32)`.
+pub trait Layer<T: Element = f32>: Send + Sync {
+    /// The layer applied to a batch.
+    ///
+    /// # Errors
+    /// When the input does not fit (the message names the layer and both shapes).
+    fn forward(&self, x: &Tensor<T>, mode: Mode) -> Result<Tensor<T>>;
+    /// The per-sample output shape for a per-sample input shape, without data.
+    ///
+    /// # Errors
+    /// When the input shape does not fit.
+    fn output_shape(&self, input: &Shape) -> Result<Shape>;
+    /// Parameters, trainable or not.
+    fn params(&self) -> Vec<&Param<T>>;
+    /// The layer type for `summary()` ("Dense").
+    fn kind(&self) -> &'static str;
+    /// The layer's name ("dense_1").
+    fn name(&self) -> &str;
+    /// The regularization penalty this layer adds to the loss, if any.
+    ///
+    /// # Errors
+    /// Only if a tensor op fails.
+    fn penalty(&self) -> Result<Option<Tensor<T>>> {
+        Ok(None)
+    }
+}
+
+/// Every layer kind by its configuration: what a model spec lists.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayerConfig {
+    /// [`Dense`].
+    Dense(DenseConfig),
+    /// [`ActivationLayer`].
+    Activation(Activation),
+    /// [`Dropout`].
+    Dropout(DropoutConfig),
+    /// [`Flatten`].
+    Flatten,
+}
+
+impl LayerConfig {
+    /// Keras's default name stem for this kind ("dense" -> "dense", "dense_1", ...).
+    pub fn stem(&self) -> &'static str {
+        match self {
+            LayerConfig::Dense(_) => "dense",
+            LayerConfig::Activation(_) => "activation",
+            LayerConfig::Dropout(_) => "dropout",
+            LayerConfig::Flatten => "flatten",
+        }
+    }
+
+    /// The name the config asks for, if any.
+    pub fn requested_name(&self) -> Option<&str> {
+        match self {
+            LayerConfig::Dense(c) => c.name.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Validate the config against the per-sample input shape and create the layer.
+    ///
+    /// # Errors
+    /// When a hyper-parameter is out of range or the input shape does not fit.
+    pub fn build<T: Element>(
+        &self,
+        input: &Shape,
+        name: String,
+        rng: &mut Rng,
+    ) -> Result<Box<dyn Layer<T>>> {
+        Ok(match self {
+            LayerConfig::Dense(c) => Box::new(c.build(input, name, rng)?),
+            LayerConfig::Activation(a) => Box::new(ActivationLayer::new(*a, name)),
+            LayerConfig::Dropout(c) => Box::new(c.build(name, rng)?),
+            LayerConfig::Flatten => Box::new(Flatten::new(name)),
+        })
+    }
+}
+
+impl From<DenseConfig> for LayerConfig {
+    fn from(c: DenseConfig) -> Self {
+        LayerConfig::Dense(c)
+    }
+}
+impl From<DropoutConfig> for LayerConfig {
+    fn from(c: DropoutConfig) -> Self {
+        LayerConfig::Dropout(c)
+    }
+}
+impl From<Activation> for LayerConfig {
+    fn from(a: Activation) -> Self {
+        LayerConfig::Activation(a)
+    }
+}

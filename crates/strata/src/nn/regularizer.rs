@@ -1,0 +1,45 @@
+//! Weight penalties added to the loss: L1, L2 and both (lectures 000 and 002).
+//!
+//! Keras's convention: `l1 * sum|w|` and `l2 * sum w^2`, with no division by the batch size.
+//! Lecture 002 writes the L2 term as `lambda / 2m * sum w^2`; that is `l2 = lambda / (2m)` here.
+
+use crate::error::Result;
+use crate::tensor::{Element, Tensor};
+
+/// A penalty on a parameter tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Regularizer {
+    /// `l1 * sum |w|`.
+    L1(f64),
+    /// `l2 * sum w^2`.
+    L2(f64),
+    /// `l1 * sum |w| + l2 * sum w^2`.
+    L1L2 {
+        /// L1 factor.
+        l1: f64,
+        /// L2 factor.
+        l2: f64,
+    },
+}
+
+impl Regularizer {
+    /// The penalty of `w`, a scalar tensor with a gradient.
+    ///
+    /// # Errors
+    /// Only if a tensor op fails.
+    pub fn penalty<T: Element>(&self, w: &Tensor<T>) -> Result<Tensor<T>> {
+        let (l1, l2) = match *self {
+            Regularizer::L1(l1) => (l1, 0.0),
+            Regularizer::L2(l2) => (0.0, l2),
+            Regularizer::L1L2 { l1, l2 } => (l1, l2),
+        };
+        let mut total = Tensor::scalar(T::zero());
+        if l1 != 0.0 {
+            total = total.add(&w.abs()?.sum()?.mul_scalar(l1)?)?;
+        }
+        if l2 != 0.0 {
+            total = total.add(&w.square()?.sum()?.mul_scalar(l2)?)?;
+        }
+        Ok(total)
+    }
+}

@@ -1,0 +1,97 @@
+//! Adam (Kingma & Ba, Algorithm 1, as PyTorch): `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g²`,
+//! `w -= lr m̂ / (sqrt(v̂) + eps)` with `m̂ = m / (1 - b1^t)`, `v̂ = v / (1 - b2^t)`. AMSGrad uses
+//! the running maximum of `v̂` instead.
+
+use super::{check_range, UpdateRule};
+use crate::error::Result;
+use crate::tensor::Element;
+
+/// Adam hyper-parameters (Keras defaults: lr 0.001, betas 0.9 / 0.999, epsilon 1e-7).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adam {
+    /// Step size.
+    pub learning_rate: f64,
+    /// First-moment decay.
+    pub beta_1: f64,
+    /// Second-moment decay.
+    pub beta_2: f64,
+    /// Added to the denominator.
+    pub epsilon: f64,
+    /// Use AMSGrad's maximum of second moments.
+    pub amsgrad: bool,
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Adam {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            amsgrad: false,
+        }
+    }
+}
+
+impl Adam {
+    /// Adam at `learning_rate` with the other defaults.
+    pub fn new(learning_rate: f64) -> Self {
+        Adam {
+            learning_rate,
+            ..Adam::default()
+        }
+    }
+
+    pub(crate) fn validated(&self) -> Result<Self> {
+        check_range(
+            "adam",
+            "beta_1",
+            self.beta_1,
+            (0.0..1.0).contains(&self.beta_1),
+            "in [0, 1)",
+        )?;
+        check_range(
+            "adam",
+            "beta_2",
+            self.beta_2,
+            (0.0..1.0).contains(&self.beta_2),
+            "in [0, 1)",
+        )?;
+        check_range("adam", "epsilon", self.epsilon, self.epsilon >= 0.0, ">= 0")?;
+        Ok(self.clone())
+    }
+}
+
+impl<T: Element> UpdateRule<T> for Adam {
+    fn slots(&self) -> usize {
+        if self.amsgrad {
+            3
+        } else {
+            2
+        }
+    }
+    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
+        let (m, rest) = slots
+            .split_first_mut()
+            .expect("the driver allocates slots() buffers");
+        let (v, rest) = rest
+            .split_first_mut()
+            .expect("the driver allocates slots() buffers");
+        let mut v_max = rest.first_mut();
+        let (b1, b2, eps) = (T::of(self.beta_1), T::of(self.beta_2), T::of(self.epsilon));
+        let c1 = T::one() - T::of(self.beta_1.powi(t as i32));
+        let c2 = T::one() - T::of(self.beta_2.powi(t as i32));
+        for i in 0..w.len() {
+            m[i] = b1 * m[i] + (T::one() - b1) * g[i];
+            v[i] = b2 * v[i] + (T::one() - b2) * g[i] * g[i];
+            let second = match v_max.as_deref_mut() {
+                Some(vm) => {
+                    vm[i] = vm[i].max(v[i]);
+                    vm[i]
+                }
+                None => v[i],
+            };
+            w[i] = w[i] - lr * (m[i] / c1) / ((second / c2).sqrt() + eps);
+        }
+    }
+}

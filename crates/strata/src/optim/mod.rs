@@ -1,0 +1,301 @@
+//! Optimizers: an [`UpdateRule`] per algorithm (one file each) and the [`Optimizer`] driver that
+//! does the shared work once: per-parameter state, step count, learning-rate schedule, decoupled
+//! weight decay and gradient clipping.
+//!
+//! Update rules follow PyTorch's documented algorithms (epsilon outside the square root, Adam's
+//! bias corrections as in Kingma & Ba's Algorithm 1); default hyper-parameters are Keras's.
+
+mod adadelta;
+mod adagrad;
+mod adam;
+mod nadam;
+mod rmsprop;
+mod schedule;
+mod sgd;
+
+pub use adadelta::Adadelta;
+pub use adagrad::Adagrad;
+pub use adam::Adam;
+pub use nadam::Nadam;
+pub use rmsprop::RmsProp;
+pub use schedule::Schedule;
+pub use sgd::Sgd;
+
+use crate::autograd::Gradients;
+use crate::error::{Error, Result};
+use crate::nn::Param;
+use crate::tensor::{Element, TensorId};
+use std::collections::HashMap;
+
+/// The per-parameter math of one algorithm.
+pub trait UpdateRule<T: Element>: Send + Sync {
+    /// How many state buffers (of the parameter's size) it keeps: SGD 0, momentum 1, Adam 2.
+    fn slots(&self) -> usize;
+    /// Update `w` in place from its gradient `g` at step `t` (from 1) with learning rate `lr`.
+    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]);
+}
+
+/// Gradient clipping, applied before the update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Clip {
+    /// Each element to [-v, v] (Keras's `clipvalue`).
+    Value(f64),
+    /// Each parameter's gradient scaled so its L2 norm is at most this (Keras's `clipnorm`).
+    Norm(f64),
+    /// All gradients scaled together so their joint L2 norm is at most this (`global_clipnorm`).
+    GlobalNorm(f64),
+}
+
+/// An optimizer by name and hyper-parameters: what `compile` and the spec take.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptimizerConfig {
+    /// Stochastic gradient descent, optionally with (Nesterov) momentum.
+    Sgd(Sgd),
+    /// Adam (and AMSGrad).
+    Adam(Adam),
+    /// Adam with decoupled weight decay (Loshchilov & Hutter): `w -= lr * weight_decay * w` each step.
+    AdamW {
+        /// The Adam part.
+        adam: Adam,
+        /// Decay factor (Keras's default 0.004).
+        weight_decay: f64,
+    },
+    /// Nadam.
+    Nadam(Nadam),
+    /// RMSProp.
+    RmsProp(RmsProp),
+    /// Adagrad.
+    Adagrad(Adagrad),
+    /// Adadelta.
+    Adadelta(Adadelta),
+}
+
+impl OptimizerConfig {
+    /// Every name [`OptimizerConfig::from_name`] accepts.
+    pub const NAMES: &'static [&'static str] = &[
+        "sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad", "adadelta",
+    ];
+
+    /// The optimizer called `name` with Keras's defaults.
+    ///
+    /// # Errors
+    /// When the name is unknown.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "sgd" => OptimizerConfig::Sgd(Sgd::default()),
+            "adam" => OptimizerConfig::Adam(Adam::default()),
+            "adamw" => OptimizerConfig::AdamW {
+                adam: Adam::default(),
+                weight_decay: 0.004,
+            },
+            "nadam" => OptimizerConfig::Nadam(Nadam::default()),
+            "rmsprop" => OptimizerConfig::RmsProp(RmsProp::default()),
+            "adagrad" => OptimizerConfig::Adagrad(Adagrad::default()),
+            "adadelta" => OptimizerConfig::Adadelta(Adadelta::default()),
+            other => {
+                return Err(Error::invalid(
+                    "optimizer",
+                    format!(
+                        "unknown optimizer {other:?} (expected one of: {})",
+                        Self::NAMES.join(", ")
+                    ),
+                ))
+            }
+        })
+    }
+
+    /// The learning rate.
+    pub fn learning_rate(&self) -> f64 {
+        match self {
+            OptimizerConfig::Sgd(o) => o.learning_rate,
+            OptimizerConfig::Adam(o) | OptimizerConfig::AdamW { adam: o, .. } => o.learning_rate,
+            OptimizerConfig::Nadam(o) => o.learning_rate,
+            OptimizerConfig::RmsProp(o) => o.learning_rate,
+            OptimizerConfig::Adagrad(o) => o.learning_rate,
+            OptimizerConfig::Adadelta(o) => o.learning_rate,
+        }
+    }
+
+    /// Build the driver.
+    ///
+    /// # Errors
+    /// When a hyper-parameter is out of range (names it and its value).
+    pub fn build<T: Element>(&self) -> Result<Optimizer<T>> {
+        let lr = self.learning_rate();
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(Error::invalid(
+                "optimizer",
+                format!("learning_rate must be finite and >= 0, got {lr}"),
+            ));
+        }
+        let (rule, weight_decay): (Box<dyn UpdateRule<T>>, f64) = match self {
+            OptimizerConfig::Sgd(o) => (Box::new(o.validated()?), 0.0),
+            OptimizerConfig::Adam(o) => (Box::new(o.validated()?), 0.0),
+            OptimizerConfig::AdamW { adam, weight_decay } => {
+                (Box::new(adam.validated()?), *weight_decay)
+            }
+            OptimizerConfig::Nadam(o) => (Box::new(o.validated()?), 0.0),
+            OptimizerConfig::RmsProp(o) => (Box::new(o.validated()?), 0.0),
+            OptimizerConfig::Adagrad(o) => (Box::new(o.validated()?), 0.0),
+            OptimizerConfig::Adadelta(o) => (Box::new(o.validated()?), 0.0),
+        };
+        Ok(Optimizer {
+            rule,
+            config: self.clone(),
+            learning_rate: lr,
+            weight_decay,
+            schedule: None,
+            clip: None,
+            slots: HashMap::new(),
+            iterations: 0,
+        })
+    }
+}
+
+/// Checks a hyper-parameter's range with a message naming it and its value.
+pub(crate) fn check_range(
+    optimizer: &str,
+    name: &str,
+    value: f64,
+    ok: bool,
+    expected: &str,
+) -> Result<()> {
+    if ok && value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            optimizer,
+            format!("{name} must be {expected}, got {value}"),
+        ))
+    }
+}
+
+/// Applies an [`UpdateRule`] to a model's parameters (see the module docs).
+pub struct Optimizer<T: Element = f32> {
+    rule: Box<dyn UpdateRule<T>>,
+    config: OptimizerConfig,
+    learning_rate: f64,
+    weight_decay: f64,
+    schedule: Option<Schedule>,
+    clip: Option<Clip>,
+    slots: HashMap<TensorId, Vec<Vec<T>>>,
+    iterations: u64,
+}
+
+impl<T: Element> Optimizer<T> {
+    /// Use a learning-rate schedule (evaluated at each step).
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = Some(schedule);
+        self
+    }
+
+    /// Clip gradients before each update.
+    pub fn with_clip(mut self, clip: Clip) -> Self {
+        self.clip = Some(clip);
+        self
+    }
+
+    /// The config this optimizer was built from.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// Steps taken so far.
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// The base learning rate (before the schedule).
+    pub fn base_learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    /// Change the base learning rate (ReduceLROnPlateau does).
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.learning_rate = lr;
+    }
+
+    /// The learning rate the next step will use.
+    pub fn current_learning_rate(&self) -> f64 {
+        match &self.schedule {
+            Some(s) => s.at(self.iterations, self.learning_rate),
+            None => self.learning_rate,
+        }
+    }
+
+    /// One update of every trainable parameter from its gradient.
+    ///
+    /// # Errors
+    /// When a trainable parameter received no gradient, or a gradient's shape differs from its
+    /// parameter's.
+    pub fn step(&mut self, params: &[&Param<T>], grads: &Gradients<T>) -> Result<()> {
+        let trainable: Vec<&Param<T>> = params.iter().copied().filter(|p| p.trainable()).collect();
+        let mut gradients = Vec::with_capacity(trainable.len());
+        for p in &trainable {
+            let g = grads.get_id(p.id()).ok_or_else(|| {
+                Error::Autograd(format!("optimizer: parameter '{}' {} received no gradient (is it used in the forward pass?)", p.name(), p.shape()))
+            })?;
+            if g.shape() != &p.shape() {
+                return Err(Error::mismatch(
+                    "optimizer",
+                    &p.shape(),
+                    g.shape(),
+                    format!("gradient of '{}' has the wrong shape", p.name()),
+                ));
+            }
+            gradients.push(g.to_vec());
+        }
+        self.clip_gradients(&mut gradients);
+        let lr = self.current_learning_rate();
+        self.iterations += 1;
+        let t = self.iterations;
+        let decay = T::of(lr * self.weight_decay);
+        for (p, g) in trainable.iter().zip(&gradients) {
+            let slots = self
+                .slots
+                .entry(p.id())
+                .or_insert_with(|| vec![vec![T::zero(); g.len()]; self.rule.slots()]);
+            let rule = &self.rule;
+            p.update(|w| {
+                if decay != T::zero() {
+                    w.iter_mut().for_each(|v| *v = *v - decay * *v);
+                }
+                rule.update(t, T::of(lr), w, g, slots);
+            });
+        }
+        Ok(())
+    }
+
+    fn clip_gradients(&self, gradients: &mut [Vec<T>]) {
+        let norm = |g: &[T]| g.iter().map(|v| v.f64() * v.f64()).sum::<f64>().sqrt();
+        let scale_all =
+            |gs: &mut [Vec<T>], s: f64| gs.iter_mut().flatten().for_each(|v| *v = *v * T::of(s));
+        match self.clip {
+            None => {}
+            Some(Clip::Value(c)) => {
+                gradients
+                    .iter_mut()
+                    .flatten()
+                    .for_each(|v| *v = v.max(T::of(-c)).min(T::of(c)));
+            }
+            Some(Clip::Norm(c)) => {
+                for g in gradients.iter_mut() {
+                    let n = norm(g);
+                    if n > c {
+                        scale_all(std::slice::from_mut(g), c / n);
+                    }
+                }
+            }
+            Some(Clip::GlobalNorm(c)) => {
+                let n = gradients
+                    .iter()
+                    .map(|g| norm(g).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                if n > c {
+                    scale_all(gradients, c / n);
+                }
+            }
+        }
+    }
+}

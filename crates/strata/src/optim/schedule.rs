@@ -1,0 +1,51 @@
+//! Learning-rate schedules, evaluated at the optimizer's step count `t` (from 0), as Keras's
+//! `LearningRateSchedule`s are.
+
+/// A learning rate that changes with the step count.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Schedule {
+    /// `lr · factor^floor(t / every)`.
+    StepDecay {
+        /// Steps between drops.
+        every: u64,
+        /// Multiplier at each drop.
+        factor: f64,
+    },
+    /// `lr · rate^(t / decay_steps)` (floored exponent when `staircase`).
+    ExponentialDecay {
+        /// Steps per factor of `rate`.
+        decay_steps: u64,
+        /// Decay rate.
+        rate: f64,
+        /// Whether the exponent is an integer.
+        staircase: bool,
+    },
+    /// `lr · ((1 - alpha) · (1 + cos(pi · min(t, decay_steps) / decay_steps)) / 2 + alpha)`.
+    CosineDecay {
+        /// Steps to reach the floor.
+        decay_steps: u64,
+        /// The floor as a fraction of `lr`.
+        alpha: f64,
+    },
+}
+
+impl Schedule {
+    /// The learning rate at step `t` from base `lr`.
+    pub fn at(&self, t: u64, lr: f64) -> f64 {
+        match *self {
+            Schedule::StepDecay { every, factor } => lr * factor.powf((t / every.max(1)) as f64),
+            Schedule::ExponentialDecay {
+                decay_steps,
+                rate,
+                staircase,
+            } => {
+                let p = t as f64 / decay_steps.max(1) as f64;
+                lr * rate.powf(if staircase { p.floor() } else { p })
+            }
+            Schedule::CosineDecay { decay_steps, alpha } => {
+                let progress = t.min(decay_steps) as f64 / decay_steps.max(1) as f64;
+                lr * ((1.0 - alpha) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()) + alpha)
+            }
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Callbacks: hooks into `fit`. Implement only the hooks you need; the built-ins are
+//! EarlyStopping, ReduceLROnPlateau, TerminateOnNaN and CsvLogger.
+
+use super::Model;
+use crate::error::{Error, Result};
+use crate::io::write_atomic;
+use crate::tensor::{Element, Tensor};
+use std::path::PathBuf;
+
+/// What a callback asks `fit` to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on training.
+    Continue,
+    /// Stop after this epoch.
+    Stop,
+}
+
+/// A hook into training. `logs` holds this epoch's values ("loss", "val_loss", metrics).
+pub trait Callback<T: Element = f32> {
+    /// Before the first epoch.
+    ///
+    /// # Errors
+    /// Stops `fit` with this error.
+    fn on_train_begin(&mut self, _model: &mut Model<T>) -> Result<()> {
+        Ok(())
+    }
+    /// After each epoch (0-based), with its logs.
+    ///
+    /// # Errors
+    /// Stops `fit` with this error.
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        _logs: &[(String, f64)],
+        _model: &mut Model<T>,
+    ) -> Result<Control> {
+        Ok(Control::Continue)
+    }
+    /// After the last epoch.
+    ///
+    /// # Errors
+    /// Stops `fit` with this error.
+    fn on_train_end(&mut self, _model: &mut Model<T>) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn monitored(logs: &[(String, f64)], monitor: &str, who: &str) -> Result<f64> {
+    logs.iter()
+        .find(|(k, _)| k == monitor)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let known: Vec<&str> = logs.iter().map(|(k, _)| k.as_str()).collect();
+            Error::invalid(
+                who,
+                format!(
+                    "monitored value {monitor:?} is not logged (logged: {})",
+                    known.join(", ")
+                ),
+            )
+        })
+}
+
+/// Whether smaller or larger values of the monitored quantity are better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MonitorMode {
+    /// Smaller is better.
+    Min,
+    /// Larger is better.
+    Max,
+    /// Max for names containing "acc", else Min (Keras's rule).
+    Auto,
+}
+
+impl MonitorMode {
+    fn improved(self, monitor: &str, value: f64, best: f64, min_delta: f64) -> bool {
+        let max = match self {
+            MonitorMode::Min => false,
+            MonitorMode::Max => true,
+            MonitorMode::Auto => monitor.contains("acc"),
+        };
+        if max {
+            value > best + min_delta
+        } else {
+            value < best - min_delta
+        }
+    }
+}
+
+/// Stop when the monitored value has not improved for `patience` epochs (lectures 000-002);
+/// optionally put back the weights of the best epoch.
+pub struct EarlyStopping<T: Element = f32> {
+    /// Logged value to watch (default "val_loss").
+    pub monitor: String,
+    /// Direction of improvement.
+    pub mode: MonitorMode,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// Smallest change that counts as improvement.
+    pub min_delta: f64,
+    /// Restore the best epoch's weights when training ends.
+    pub restore_best_weights: bool,
+    best: Option<f64>,
+    wait: usize,
+    best_weights: Option<Vec<Tensor<T>>>,
+    /// The epoch (0-based) of the best value.
+    pub best_epoch: Option<usize>,
+    /// The epoch at which training was stopped, if it was.
+    pub stopped_epoch: Option<usize>,
+}
+
+impl<T: Element> EarlyStopping<T> {
+    /// Watch `monitor` with `patience`.
+    pub fn new(monitor: impl Into<String>, patience: usize) -> Self {
+        EarlyStopping {
+            monitor: monitor.into(),
+            mode: MonitorMode::Auto,
+            patience,
+            min_delta: 0.0,
+            restore_best_weights: false,
+            best: None,
+            wait: 0,
+            best_weights: None,
+            best_epoch: None,
+            stopped_epoch: None,
+        }
+    }
+
+    /// Restore the best weights at the end.
+    pub fn restore_best_weights(mut self, yes: bool) -> Self {
+        self.restore_best_weights = yes;
+        self
+    }
+}
+
+impl<T: Element> Callback<T> for EarlyStopping<T> {
+    fn on_train_begin(&mut self, _model: &mut Model<T>) -> Result<()> {
+        (
+            self.best,
+            self.wait,
+            self.best_weights,
+            self.best_epoch,
+            self.stopped_epoch,
+        ) = (None, 0, None, None, None);
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &[(String, f64)],
+        model: &mut Model<T>,
+    ) -> Result<Control> {
+        let value = monitored(logs, &self.monitor, "EarlyStopping")?;
+        let better = match self.best {
+            None => !value.is_nan(),
+            Some(best) => self
+                .mode
+                .improved(&self.monitor, value, best, self.min_delta),
+        };
+        if better {
+            self.best = Some(value);
+            self.best_epoch = Some(epoch);
+            self.wait = 0;
+            if self.restore_best_weights {
+                self.best_weights = Some(model.get_weights());
+            }
+            return Ok(Control::Continue);
+        }
+        self.wait += 1;
+        if self.wait >= self.patience {
+            self.stopped_epoch = Some(epoch);
+            return Ok(Control::Stop);
+        }
+        Ok(Control::Continue)
+    }
+
+    fn on_train_end(&mut self, model: &mut Model<T>) -> Result<()> {
+        if let Some(weights) = self.best_weights.take() {
+            model.set_weights(&weights)?;
+        }
+        Ok(())
+    }
+}
+
+/// Multiply the learning rate by `factor` when the monitored value stalls for `patience` epochs.
+pub struct ReduceLrOnPlateau {
+    /// Logged value to watch (default "val_loss").
+    pub monitor: String,
+    /// Multiplier in (0, 1).
+    pub factor: f64,
+    /// Epochs without improvement before reducing.
+    pub patience: usize,
+    /// Smallest change that counts as improvement.
+    pub min_delta: f64,
+    /// Floor of the learning rate.
+    pub min_lr: f64,
+    best: Option<f64>,
+    wait: usize,
+}
+
+impl ReduceLrOnPlateau {
+    /// Keras's defaults: factor 0.1, patience 10, min_delta 1e-4, min_lr 0.
+    pub fn new(monitor: impl Into<String>) -> Self {
+        ReduceLrOnPlateau {
+            monitor: monitor.into(),
+            factor: 0.1,
+            patience: 10,
+            min_delta: 1e-4,
+            min_lr: 0.0,
+            best: None,
+            wait: 0,
+        }
+    }
+}
+
+impl<T: Element> Callback<T> for ReduceLrOnPlateau {
+    fn on_train_begin(&mut self, _model: &mut Model<T>) -> Result<()> {
+        if !(self.factor > 0.0 && self.factor < 1.0) {
+            return Err(Error::invalid(
+                "ReduceLROnPlateau",
+                format!("factor must be in (0, 1), got {}", self.factor),
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &[(String, f64)],
+        model: &mut Model<T>,
+    ) -> Result<Control> {
+        let value = monitored(logs, &self.monitor, "ReduceLROnPlateau")?;
+        if self
+            .best
+            .is_none_or(|b| MonitorMode::Auto.improved(&self.monitor, value, b, self.min_delta))
+        {
+            self.best = Some(value);
+            self.wait = 0;
+        } else {
+            self.wait += 1;
+            if self.wait >= self.patience {
+                let opt = model.optimizer_mut();
+                let lr = (opt.base_learning_rate() * self.factor).max(self.min_lr);
+                opt.set_learning_rate(lr);
+                self.wait = 0;
+            }
+        }
+        Ok(Control::Continue)
+    }
+}
+
+/// Stop (without an error) when a logged value is NaN or infinite, e.g. a diverging validation loss.
+#[derive(Default)]
+pub struct TerminateOnNaN;
+
+impl<T: Element> Callback<T> for TerminateOnNaN {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &[(String, f64)],
+        _model: &mut Model<T>,
+    ) -> Result<Control> {
+        Ok(if logs.iter().any(|(_, v)| !v.is_finite()) {
+            Control::Stop
+        } else {
+            Control::Continue
+        })
+    }
+}
+
+/// Writes the history as CSV after every epoch (atomically: a crash leaves the previous version).
+pub struct CsvLogger {
+    path: PathBuf,
+    rows: super::History,
+}
+
+impl CsvLogger {
+    /// Log to `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        CsvLogger {
+            path: path.into(),
+            rows: super::History::new(),
+        }
+    }
+}
+
+impl<T: Element> Callback<T> for CsvLogger {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &[(String, f64)],
+        _model: &mut Model<T>,
+    ) -> Result<Control> {
+        self.rows.push(logs);
+        write_atomic(&self.path, self.rows.to_csv().as_bytes())?;
+        Ok(Control::Continue)
+    }
+}

@@ -1,0 +1,474 @@
+//! Training, Keras-style: `compile` a network into a [`Model`], then `fit`, `evaluate`, `predict`.
+
+mod callbacks;
+mod history;
+pub mod metrics;
+mod progress;
+
+pub use callbacks::{
+    Callback, Control, CsvLogger, EarlyStopping, MonitorMode, ReduceLrOnPlateau, TerminateOnNaN,
+};
+pub use history::History;
+pub use metrics::Metric;
+
+use crate::autograd::no_grad;
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::nn::{Layer, Mode, Sequential};
+use crate::optim::{Optimizer, OptimizerConfig};
+use crate::rng::seeded_rng;
+use crate::tensor::{Element, Tensor};
+use progress::ProgressBar;
+use rand::seq::SliceRandom;
+
+/// Settings of [`Model::fit`], with Keras's defaults.
+#[derive(Clone, Debug)]
+pub struct FitConfig<T: Element = f32> {
+    /// Passes over the data (default 1).
+    pub epochs: usize,
+    /// Samples per step (default 32).
+    pub batch_size: usize,
+    /// Shuffle the training rows each epoch (default true).
+    pub shuffle: bool,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Data to evaluate after each epoch (`val_loss` and `val_` metrics).
+    pub validation_data: Option<(Tensor<T>, Tensor<T>)>,
+    /// Fraction of the training rows, taken from the end before shuffling, held out for
+    /// validation when `validation_data` is not given (default 0).
+    pub validation_split: f64,
+    /// 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+    pub verbose: u8,
+}
+
+impl<T: Element> Default for FitConfig<T> {
+    fn default() -> Self {
+        FitConfig {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_data: None,
+            validation_split: 0.0,
+            verbose: 1,
+        }
+    }
+}
+
+/// A network with its optimizer, loss and metrics.
+pub struct Model<T: Element = f32> {
+    network: Sequential<T>,
+    optimizer: Optimizer<T>,
+    loss: Loss,
+    metrics: Vec<Metric>,
+}
+
+impl<T: Element> Sequential<T> {
+    /// Attach an optimizer, a loss and metrics (`Accuracy` is resolved from the loss).
+    ///
+    /// # Errors
+    /// When an optimizer hyper-parameter is invalid.
+    pub fn compile(
+        self,
+        optimizer: OptimizerConfig,
+        loss: Loss,
+        metrics: &[Metric],
+    ) -> Result<Model<T>> {
+        Model::new(self, optimizer.build()?, loss, metrics)
+    }
+}
+
+impl<T: Element> Model<T> {
+    /// A model from a network and a built optimizer (schedules, clipping already set).
+    ///
+    /// # Errors
+    /// Never at present; `Result` so validation can grow.
+    pub fn new(
+        network: Sequential<T>,
+        optimizer: Optimizer<T>,
+        loss: Loss,
+        metrics: &[Metric],
+    ) -> Result<Self> {
+        let metrics = metrics.iter().map(|m| m.resolve(loss)).collect();
+        Ok(Model {
+            network,
+            optimizer,
+            loss,
+            metrics,
+        })
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Sequential<T> {
+        &self.network
+    }
+
+    /// The optimizer.
+    pub fn optimizer_mut(&mut self) -> &mut Optimizer<T> {
+        &mut self.optimizer
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The Keras-style summary table.
+    pub fn summary(&self) -> String {
+        self.network.summary()
+    }
+
+    /// Copies of every parameter's values, in `params()` order.
+    pub fn get_weights(&self) -> Vec<Tensor<T>> {
+        self.network
+            .params()
+            .iter()
+            .map(|p| p.value().detach())
+            .collect()
+    }
+
+    /// Replace every parameter's values.
+    ///
+    /// # Errors
+    /// When the count or a shape differs.
+    pub fn set_weights(&mut self, weights: &[Tensor<T>]) -> Result<()> {
+        let params = self.network.params();
+        if params.len() != weights.len() {
+            return Err(Error::invalid(
+                "set_weights",
+                format!(
+                    "the model has {} parameters, got {} tensors",
+                    params.len(),
+                    weights.len()
+                ),
+            ));
+        }
+        params.iter().zip(weights).try_for_each(|(p, w)| p.set(w))
+    }
+
+    /// One optimization step on a batch: forward, loss (plus penalties), backward, update.
+    /// Returns the loss and the (detached) predictions for the metrics.
+    ///
+    /// # Errors
+    /// When shapes do not fit, or the loss is not finite (nothing is updated then).
+    pub fn train_step(&mut self, x: &Tensor<T>, y: &Tensor<T>) -> Result<(f64, Tensor<T>)> {
+        let pred = self.network.forward(x, Mode::Train)?;
+        let mut loss = self.loss.compute(&pred, y)?;
+        if let Some(penalty) = self.network.penalty()? {
+            loss = loss.add(&penalty)?;
+        }
+        let value = loss.item()?.f64();
+        if !value.is_finite() {
+            return Err(Error::NonFinite {
+                context: "loss".into(),
+                value,
+            });
+        }
+        let grads = loss.backward()?;
+        self.optimizer.step(&self.network.params(), &grads)?;
+        Ok((value, pred.detach()))
+    }
+
+    /// Train for `config.epochs` epochs; returns the per-epoch history.
+    ///
+    /// # Errors
+    /// On bad data (no rows, row counts or target shapes that do not fit the network, a batch
+    /// size of 0), or a non-finite loss (the message names the epoch and batch).
+    pub fn fit(&mut self, x: &Tensor<T>, y: &Tensor<T>, config: &FitConfig<T>) -> Result<History> {
+        self.fit_with_callbacks(x, y, config, &mut [])
+    }
+
+    /// [`Model::fit`] with callbacks.
+    ///
+    /// # Errors
+    /// As [`Model::fit`], or a callback's error.
+    pub fn fit_with_callbacks(
+        &mut self,
+        x: &Tensor<T>,
+        y: &Tensor<T>,
+        config: &FitConfig<T>,
+        callbacks: &mut [&mut dyn Callback<T>],
+    ) -> Result<History> {
+        let (x_train, y_train, validation) = self.split_validation(x, y, config)?;
+        let n = x_train.dims()[0];
+        let mut rng = seeded_rng(config.seed);
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut history = History::new();
+        for cb in callbacks.iter_mut() {
+            cb.on_train_begin(self)?;
+        }
+        let steps = n.div_ceil(config.batch_size);
+        for epoch in 0..config.epochs {
+            if config.shuffle {
+                order.shuffle(&mut rng);
+            }
+            if config.verbose == 1 {
+                eprintln!("Epoch {}/{}", epoch + 1, config.epochs);
+            }
+            let mut bar = (config.verbose == 1).then(|| ProgressBar::new(steps));
+            let mut totals = Totals::new(&self.metrics);
+            for (batch, rows) in order.chunks(config.batch_size).enumerate() {
+                let (xb, yb) = (x_train.index_select(rows)?, y_train.index_select(rows)?);
+                let (loss, pred) = self.train_step(&xb, &yb).map_err(|e| match e {
+                    Error::NonFinite { value, .. } => Error::NonFinite {
+                        context: format!("epoch {}, batch {}: loss", epoch + 1, batch + 1),
+                        value,
+                    },
+                    other => other,
+                })?;
+                totals.add(loss, &pred, &yb, &self.metrics)?;
+                if let Some(bar) = bar.as_mut() {
+                    bar.update(batch + 1, &totals.logs(&self.metrics, ""));
+                }
+            }
+            let mut logs = totals.logs(&self.metrics, "");
+            if let Some((xv, yv)) = &validation {
+                logs.extend(
+                    self.evaluate(xv, yv, config.batch_size)?
+                        .into_iter()
+                        .map(|(k, v)| (format!("val_{k}"), v)),
+                );
+            }
+            logs.push((
+                "learning_rate".into(),
+                self.optimizer.current_learning_rate(),
+            ));
+            if config.verbose > 0 {
+                let line: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {v:.4}")).collect();
+                eprintln!(
+                    "{}{}",
+                    if config.verbose == 2 {
+                        format!("Epoch {}/{} - ", epoch + 1, config.epochs)
+                    } else {
+                        String::new()
+                    },
+                    line.join(" - ")
+                );
+            }
+            history.push(&logs);
+            let mut stop = false;
+            for cb in callbacks.iter_mut() {
+                stop |= cb.on_epoch_end(epoch, &logs, self)? == Control::Stop;
+            }
+            if stop {
+                break;
+            }
+        }
+        for cb in callbacks.iter_mut() {
+            cb.on_train_end(self)?;
+        }
+        Ok(history)
+    }
+
+    /// Check the data against the network and carve out the validation set.
+    #[allow(clippy::type_complexity)]
+    fn split_validation(
+        &self,
+        x: &Tensor<T>,
+        y: &Tensor<T>,
+        config: &FitConfig<T>,
+    ) -> Result<(Tensor<T>, Tensor<T>, Option<(Tensor<T>, Tensor<T>)>)> {
+        if config.batch_size == 0 {
+            return Err(Error::invalid("fit", "batch_size must be > 0, got 0"));
+        }
+        if !(0.0..1.0).contains(&config.validation_split) {
+            return Err(Error::invalid(
+                "fit",
+                format!(
+                    "validation_split must be in [0, 1), got {}",
+                    config.validation_split
+                ),
+            ));
+        }
+        self.check_data("fit", x, y)?;
+        let n = x.dims()[0];
+        if let Some((xv, yv)) = &config.validation_data {
+            self.check_data("fit (validation_data)", xv, yv)?;
+            return Ok((x.clone(), y.clone(), Some((xv.clone(), yv.clone()))));
+        }
+        let held_out = (n as f64 * config.validation_split).floor() as usize;
+        if held_out == 0 {
+            return Ok((x.clone(), y.clone(), None));
+        }
+        if held_out == n {
+            return Err(Error::invalid(
+                "fit",
+                format!(
+                    "validation_split {} leaves no training rows of {n}",
+                    config.validation_split
+                ),
+            ));
+        }
+        let keep = n - held_out;
+        Ok((
+            x.slice_batch(0, keep)?,
+            y.slice_batch(0, keep)?,
+            Some((x.slice_batch(keep, n)?, y.slice_batch(keep, n)?)),
+        ))
+    }
+
+    /// Rows present, row counts equal, input and target shapes fit the network and the loss.
+    fn check_data(&self, op: &str, x: &Tensor<T>, y: &Tensor<T>) -> Result<()> {
+        let n = *x
+            .dims()
+            .first()
+            .ok_or_else(|| Error::shape(op, x.shape(), "inputs need a batch axis"))?;
+        if n == 0 {
+            return Err(Error::shape(op, x.shape(), "the dataset is empty"));
+        }
+        if y.dims().first() != Some(&n) {
+            return Err(Error::mismatch(
+                op,
+                x.shape(),
+                y.shape(),
+                "inputs and targets must have the same number of rows",
+            ));
+        }
+        let input = crate::Shape::new(&x.dims()[1..]);
+        if &input != self.network.input_shape() {
+            return Err(Error::mismatch(
+                op,
+                self.network.input_shape(),
+                &input,
+                "the network's input shape vs the data's per-sample shape",
+            ));
+        }
+        let out = self.network.output_shape(&input)?;
+        let target = &y.dims()[1..];
+        let sparse = matches!(self.loss, Loss::SparseCategoricalCrossentropy { .. });
+        let fits = if sparse {
+            target.is_empty() || target == [1]
+        } else {
+            target == out.dims()
+        };
+        if !fits {
+            let want = if sparse {
+                "class indices [n] or [n, 1]".to_string()
+            } else {
+                format!(
+                    "[n, {}]",
+                    out.dims()
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(Error::mismatch(
+                op,
+                &out,
+                y.shape(),
+                format!(
+                    "targets must be {want} for loss {} and network output {out}",
+                    self.loss.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Loss and metrics over a dataset, in batches, without recording a graph.
+    ///
+    /// # Errors
+    /// When shapes do not fit or the batch size is 0.
+    pub fn evaluate(
+        &self,
+        x: &Tensor<T>,
+        y: &Tensor<T>,
+        batch_size: usize,
+    ) -> Result<Vec<(String, f64)>> {
+        if batch_size == 0 {
+            return Err(Error::invalid("evaluate", "batch_size must be > 0, got 0"));
+        }
+        self.check_data("evaluate", x, y)?;
+        let _guard = no_grad();
+        let n = x.dims()[0];
+        let mut totals = Totals::new(&self.metrics);
+        for start in (0..n).step_by(batch_size) {
+            let end = (start + batch_size).min(n);
+            let (xb, yb) = (x.slice_batch(start, end)?, y.slice_batch(start, end)?);
+            let pred = self.network.forward(&xb, Mode::Infer)?;
+            let mut loss = self.loss.compute(&pred, &yb)?;
+            if let Some(p) = self.network.penalty()? {
+                loss = loss.add(&p)?;
+            }
+            totals.add(loss.item()?.f64(), &pred, &yb, &self.metrics)?;
+        }
+        Ok(totals.logs(&self.metrics, ""))
+    }
+
+    /// The network's outputs for `x`, in batches, without recording a graph.
+    ///
+    /// # Errors
+    /// When the input shape does not fit or the batch size is 0.
+    pub fn predict(&self, x: &Tensor<T>, batch_size: usize) -> Result<Tensor<T>> {
+        if batch_size == 0 {
+            return Err(Error::invalid("predict", "batch_size must be > 0, got 0"));
+        }
+        let _guard = no_grad();
+        let n = *x
+            .dims()
+            .first()
+            .ok_or_else(|| Error::shape("predict", x.shape(), "inputs need a batch axis"))?;
+        if n <= batch_size {
+            return self.network.forward(x, Mode::Infer);
+        }
+        let mut parts = Vec::with_capacity(n.div_ceil(batch_size));
+        for start in (0..n).step_by(batch_size) {
+            parts.push(self.network.forward(
+                &x.slice_batch(start, (start + batch_size).min(n))?,
+                Mode::Infer,
+            )?);
+        }
+        Tensor::concat(&parts.iter().collect::<Vec<_>>(), 0)
+    }
+}
+
+/// Running sums for sample-weighted averages of the loss and metrics over an epoch.
+struct Totals {
+    loss: f64,
+    samples: usize,
+    metrics: Vec<(f64, usize)>,
+}
+
+impl Totals {
+    fn new(metrics: &[Metric]) -> Self {
+        Totals {
+            loss: 0.0,
+            samples: 0,
+            metrics: vec![(0.0, 0); metrics.len()],
+        }
+    }
+
+    fn add<T: Element>(
+        &mut self,
+        loss: f64,
+        pred: &Tensor<T>,
+        y: &Tensor<T>,
+        metrics: &[Metric],
+    ) -> Result<()> {
+        let n = pred.dims().first().copied().unwrap_or(1);
+        self.loss += loss * n as f64;
+        self.samples += n;
+        for (slot, m) in self.metrics.iter_mut().zip(metrics) {
+            let (total, count) = m.batch_total(pred, y)?;
+            slot.0 += total;
+            slot.1 += count;
+        }
+        Ok(())
+    }
+
+    fn logs(&self, metrics: &[Metric], prefix: &str) -> Vec<(String, f64)> {
+        let mut logs = vec![(
+            format!("{prefix}loss"),
+            self.loss / self.samples.max(1) as f64,
+        )];
+        for ((total, count), m) in self.metrics.iter().zip(metrics) {
+            logs.push((
+                format!("{prefix}{}", m.name()),
+                total / (*count).max(1) as f64,
+            ));
+        }
+        logs
+    }
+}
