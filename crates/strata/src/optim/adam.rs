@@ -1,6 +1,6 @@
 //! Adam (Kingma & Ba, Algorithm 1, as PyTorch): `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g²`,
-//! `w -= lr m̂ / (sqrt(v̂) + eps)` with `m̂ = m / (1 - b1^t)`, `v̂ = v / (1 - b2^t)`. AMSGrad uses
-//! the running maximum of `v̂` instead.
+//! `w -= lr m̂ / (sqrt(v̂) + eps)` with `m̂ = m / (1 - b1^t)`, `v̂ = v / (1 - b2^t)`. AMSGrad keeps the
+//! running maximum of the raw `v` and bias-corrects that (as `torch.optim.Adam`'s code and Keras do).
 
 use super::{check_range, UpdateRule};
 use crate::error::Result;
