@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::loss::Loss;
 use crate::nn::{Activation, DenseConfig, Sequential};
 use crate::optim::{OptimizerConfig, Sgd};
+use crate::tensor::Tensor;
 use crate::train::{FitConfig, History, Model};
 
 /// The seed of the documented Iris run. It was picked from seeds 0..20, whose test MSE has median
@@ -67,4 +68,74 @@ pub fn iris_regression(seed: u64, verbose: u8) -> Result<IrisRun> {
         history,
         test_mse,
     })
+}
+
+/// A single perceptron with the unit-step activation (lectures 001 and 002):
+/// `ŷ = step(x · w + b)`.
+#[derive(Clone, Debug)]
+pub struct Perceptron {
+    /// One weight per input.
+    pub weights: Tensor<f64>,
+    /// The bias (lecture 001's `w0`).
+    pub bias: f64,
+    /// Epochs the learning rule ran.
+    pub epochs: usize,
+    /// Whether an epoch passed with no mistake.
+    pub converged: bool,
+}
+
+impl Perceptron {
+    /// The outputs (0 or 1) for inputs `[rows, inputs]`, as a `[rows, 1]` tensor.
+    ///
+    /// # Errors
+    /// When the input width differs from the number of weights.
+    pub fn predict(&self, x: &Tensor<f64>) -> Result<Tensor<f64>> {
+        x.matmul(&self.weights)?.add_scalar(self.bias)?.step()
+    }
+}
+
+/// Rosenblatt's learning rule: for each misclassified row, `w += lr (y - ŷ) x` and
+/// `b += lr (y - ŷ)`, until an epoch has no mistake or `max_epochs` pass. The step has no useful
+/// gradient, so this rule, not back-propagation, trains a perceptron; it converges exactly when
+/// the data is linearly separable (AND, OR, NOT) and never for XOR.
+///
+/// # Errors
+/// When `x` is not `[rows, inputs]` or `y` not `[rows, 1]`.
+pub fn train_perceptron(
+    x: &Tensor<f64>,
+    y: &Tensor<f64>,
+    learning_rate: f64,
+    max_epochs: usize,
+) -> Result<Perceptron> {
+    let (rows, inputs) = x.shape().dims2("train_perceptron")?;
+    if y.dims() != [rows, 1] {
+        return Err(crate::Error::mismatch(
+            "train_perceptron",
+            x.shape(),
+            y.shape(),
+            format!("targets must be [{rows}, 1]"),
+        ));
+    }
+    let mut p = Perceptron {
+        weights: Tensor::zeros([inputs, 1]),
+        bias: 0.0,
+        epochs: 0,
+        converged: false,
+    };
+    while p.epochs < max_epochs && !p.converged {
+        p.epochs += 1;
+        p.converged = true;
+        for r in 0..rows {
+            let row = x.slice_batch(r, r + 1)?;
+            let error = y.data()[r] - p.predict(&row)?.item()?;
+            if error != 0.0 {
+                p.converged = false;
+                p.weights = p
+                    .weights
+                    .add(&row.t()?.mul_scalar(learning_rate * error)?)?;
+                p.bias += learning_rate * error;
+            }
+        }
+    }
+    Ok(p)
 }

@@ -120,8 +120,7 @@ where
         Ok(value)
     };
 
-    let mut report = GradcheckReport::default();
-    let (mut diff_sq, mut analytic_sq, mut numeric_sq) = (0.0, 0.0, 0.0);
+    let mut report = ReportBuilder::new(config);
     for (i, leaf) in leaves.iter().enumerate() {
         let analytic = grads
             .get(leaf)
@@ -136,32 +135,60 @@ where
                 objective(&xs)
             };
             let n = (probe(config.eps)? - probe(-config.eps)?) / (2.0 * config.eps);
-            let abs = (a - n).abs();
-            diff_sq += abs * abs;
-            analytic_sq += a * a;
-            numeric_sq += n * n;
-            let scale = a.abs().max(n.abs());
-            if scale > 1e-8 {
-                report.max_rel_error = report.max_rel_error.max(abs / scale);
-            }
-            if abs > config.atol + config.rtol * n.abs() {
-                report.elements_out_of_tolerance += 1;
-            }
-            if abs >= report.max_abs_error {
-                report.max_abs_error = abs;
-                report.worst_at = (i, j);
-                report.worst_values = (a, n);
-            }
-            report.checked += 1;
+            report.add((i, j), a, n);
         }
     }
-    let norm = analytic_sq.max(numeric_sq).sqrt();
-    report.normwise_rel_error = if norm > 0.0 {
-        diff_sq.sqrt() / norm
-    } else {
-        diff_sq.sqrt()
-    };
-    report.passed =
-        report.normwise_rel_error <= config.rel_tol && report.elements_out_of_tolerance == 0;
-    Ok(report)
+    Ok(report.finish())
+}
+
+/// Accumulates analytic/numeric pairs into a [`GradcheckReport`] (shared with the layer check).
+pub(crate) struct ReportBuilder<'a> {
+    config: &'a GradcheckConfig,
+    report: GradcheckReport,
+    diff_sq: f64,
+    analytic_sq: f64,
+    numeric_sq: f64,
+}
+
+impl<'a> ReportBuilder<'a> {
+    pub(crate) fn new(config: &'a GradcheckConfig) -> Self {
+        ReportBuilder {
+            config,
+            report: GradcheckReport::default(),
+            diff_sq: 0.0,
+            analytic_sq: 0.0,
+            numeric_sq: 0.0,
+        }
+    }
+
+    /// One element: its position (input, flat index), autodiff value `a`, finite difference `n`.
+    pub(crate) fn add(&mut self, at: (usize, usize), a: f64, n: f64) {
+        let r = &mut self.report;
+        let abs = (a - n).abs();
+        self.diff_sq += abs * abs;
+        self.analytic_sq += a * a;
+        self.numeric_sq += n * n;
+        let scale = a.abs().max(n.abs());
+        if scale > 1e-8 {
+            r.max_rel_error = r.max_rel_error.max(abs / scale);
+        }
+        if abs > self.config.atol + self.config.rtol * n.abs() {
+            r.elements_out_of_tolerance += 1;
+        }
+        if abs >= r.max_abs_error {
+            r.max_abs_error = abs;
+            r.worst_at = at;
+            r.worst_values = (a, n);
+        }
+        r.checked += 1;
+    }
+
+    pub(crate) fn finish(mut self) -> GradcheckReport {
+        let norm = self.analytic_sq.max(self.numeric_sq).sqrt();
+        let diff = self.diff_sq.sqrt();
+        let r = &mut self.report;
+        r.normwise_rel_error = if norm > 0.0 { diff / norm } else { diff };
+        r.passed = r.normwise_rel_error <= self.config.rel_tol && r.elements_out_of_tolerance == 0;
+        self.report
+    }
 }

@@ -8,6 +8,7 @@
 mod gradcheck;
 mod gradients;
 
+pub(crate) use gradcheck::ReportBuilder;
 pub use gradcheck::{gradcheck, GradcheckConfig, GradcheckReport};
 pub use gradients::{is_grad_enabled, no_grad, Gradients, NoGradGuard};
 

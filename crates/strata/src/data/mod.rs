@@ -1,3 +1,4 @@
 //! Data: the built-in datasets (Iris, the logic-gate truth tables) and batching.
 
+pub mod gates;
 pub mod iris;

@@ -2,6 +2,7 @@
 //! kinds that `Sequential`, the spec file and the CLI can name.
 
 mod activation;
+mod check;
 mod dense;
 mod dropout;
 mod flatten;
@@ -10,6 +11,7 @@ mod regularizer;
 mod sequential;
 
 pub use activation::{Activation, ActivationLayer};
+pub use check::gradcheck_layer;
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::Flatten;

@@ -364,6 +364,11 @@ impl<T: Element> Model<T> {
                 ),
             ));
         }
+        if sparse {
+            // Checked over the whole set so the message names the dataset's row, not a batch's.
+            let classes = out.dims().last().copied().unwrap_or(1);
+            crate::loss::class_indices(op, y, n, classes)?;
+        }
         Ok(())
     }
 

@@ -1,0 +1,361 @@
+//! Layers, models and training: the lecture examples learned from a random start, summary,
+//! layer gradient checks, early stopping, dropout, reproducibility and the bad-input errors.
+
+use strata::data::gates::{truth_table, Gate};
+use strata::lectures;
+use strata::loss::Loss;
+use strata::nn::{
+    gradcheck_layer, Activation, DenseConfig, DropoutConfig, Initializer, Layer, LayerConfig, Mode,
+    Regularizer, Sequential,
+};
+use strata::optim::{Adam, OptimizerConfig, Sgd};
+use strata::rng::seeded_rng;
+use strata::train::{EarlyStopping, FitConfig, Metric};
+use strata::{GradcheckConfig, Tensor};
+
+fn quiet<T: strata::Element>(epochs: usize, batch_size: usize) -> FitConfig<T> {
+    FitConfig {
+        epochs,
+        batch_size,
+        verbose: 0,
+        ..FitConfig::default()
+    }
+}
+
+#[test]
+fn iris_summary_matches_lecture_000() {
+    let net = lectures::iris_network(0).unwrap();
+    let rows = net.summary_rows();
+    let counts: Vec<usize> = rows.iter().map(|r| r.params).collect();
+    assert_eq!(counts, vec![0, 96, 2112, 2080, 66]);
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["input", "hidden1", "hidden2", "hidden3", "output"]
+    );
+    let table = net.summary();
+    for needle in [
+        "hidden2 (Dense)",
+        "(None, 64)",
+        "2,112",
+        "Total params: 4,354",
+        "Trainable params: 4,354",
+        "Non-trainable params: 0",
+    ] {
+        assert!(table.contains(needle), "summary lacks {needle:?}:\n{table}");
+    }
+}
+
+/// Every layer kind passes the f64 gradient check on its input and parameters, batch 1 and 33.
+#[test]
+fn layers_pass_the_gradient_check() {
+    let configs: Vec<(LayerConfig, Vec<usize>)> = vec![
+        (
+            DenseConfig::new(4).activation(Activation::Tanh).into(),
+            vec![3],
+        ),
+        (
+            DenseConfig::new(3)
+                .use_bias(false)
+                .activation(Activation::Sigmoid)
+                .into(),
+            vec![5],
+        ),
+        (
+            DenseConfig::new(2)
+                .kernel_initializer(Initializer::HeNormal)
+                .bias_initializer(Initializer::Constant(0.1))
+                .activation(Activation::Softmax)
+                .into(),
+            vec![4],
+        ),
+        (Activation::Gelu.into(), vec![6]),
+        (LayerConfig::Flatten, vec![2, 3]),
+        (DropoutConfig::new(0.5).into(), vec![4]),
+    ];
+    for (config, shape) in configs {
+        for batch in [1usize, 33] {
+            let net = Sequential::<f64>::new(shape.clone(), 7)
+                .add(config.clone())
+                .unwrap();
+            let mut dims = vec![batch];
+            dims.extend(&shape);
+            let x = Tensor::<f64>::randn(dims, 0.0, 1.0, &mut seeded_rng(batch as u64)).unwrap();
+            let report = gradcheck_layer(&net, &x, &GradcheckConfig::default()).unwrap();
+            assert!(report.passed, "{config:?} batch {batch}: {report}");
+        }
+    }
+}
+
+#[test]
+fn regularizers_add_their_penalty() {
+    let net = Sequential::<f64>::new([2], 0)
+        .add(
+            DenseConfig::new(3)
+                .kernel_initializer(Initializer::Constant(0.5))
+                .bias_initializer(Initializer::Constant(-2.0))
+                .kernel_regularizer(Regularizer::L1L2 { l1: 0.1, l2: 0.01 })
+                .bias_regularizer(Regularizer::L2(1.0)),
+        )
+        .unwrap();
+    // kernel: 6 weights of 0.5 -> 0.1 * 3 + 0.01 * 1.5; bias: 3 of -2 -> 1.0 * 12.
+    let penalty = net.penalty().unwrap().unwrap().item().unwrap();
+    assert!((penalty - (0.3 + 0.015 + 12.0)).abs() < 1e-12, "{penalty}");
+    let x = Tensor::<f64>::randn([4, 2], 0.0, 1.0, &mut seeded_rng(0)).unwrap();
+    let report = gradcheck_layer(&net, &x, &GradcheckConfig::default()).unwrap();
+    assert!(report.passed, "{report}");
+}
+
+/// Lecture 002: a perceptron with the unit step learns NOT, AND and OR, and cannot learn XOR.
+#[test]
+fn perceptron_learns_the_gates_but_not_xor() {
+    for gate in [Gate::Not, Gate::And, Gate::Or] {
+        let (x, y) = truth_table::<f64>(gate).unwrap();
+        let p = lectures::train_perceptron(&x, &y, 0.1, 100).unwrap();
+        assert!(p.converged, "{gate:?} did not converge");
+        assert_eq!(p.predict(&x).unwrap().to_vec(), y.to_vec(), "{gate:?}");
+    }
+    let (x, y) = truth_table::<f64>(Gate::Xor).unwrap();
+    let p = lectures::train_perceptron(&x, &y, 0.1, 1000).unwrap();
+    assert!(!p.converged);
+    let right = p
+        .predict(&x)
+        .unwrap()
+        .data()
+        .iter()
+        .zip(y.data())
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(
+        right <= 3,
+        "a single perceptron got all four XOR rows right"
+    );
+}
+
+/// Lecture 004: XOR learned from a random start by a network with 2 hidden units.
+#[test]
+fn xor_is_learned_by_two_hidden_units() {
+    let (x, y) = truth_table::<f32>(Gate::Xor).unwrap();
+    let net = Sequential::new([2], 3)
+        .add(DenseConfig::new(2).activation(Activation::Tanh))
+        .unwrap()
+        .add(DenseConfig::new(1).activation(Activation::Sigmoid))
+        .unwrap();
+    let mut model = net
+        .compile(
+            OptimizerConfig::Adam(Adam::new(0.05)),
+            Loss::BinaryCrossentropy { from_logits: false },
+            &[Metric::Accuracy],
+        )
+        .unwrap();
+    let history = model.fit(&x, &y, &quiet(600, 4)).unwrap();
+    assert_eq!(history.get("binary_accuracy").unwrap().last(), Some(&1.0));
+    let pred = model.predict(&x, 4).unwrap();
+    let rounded: Vec<f32> = pred.data().iter().map(|p| p.round()).collect();
+    assert_eq!(rounded, vec![0.0, 1.0, 1.0, 0.0], "{pred}");
+}
+
+#[test]
+fn iris_regression_reaches_the_documented_figure() {
+    let run = lectures::iris_regression(lectures::IRIS_SEED, 0).unwrap();
+    assert!(run.test_mse <= 0.22, "test MSE {}", run.test_mse);
+    assert_eq!(run.history.get("loss").unwrap().len(), 100);
+    assert_eq!(run.history.get("val_loss").unwrap().len(), 100);
+    // Learning happened: the last epochs' training loss is far below the first's.
+    let loss = run.history.get("loss").unwrap();
+    assert!(loss[99] < loss[0] / 3.0, "{} -> {}", loss[0], loss[99]);
+}
+
+#[test]
+fn same_seed_gives_bit_identical_weights() {
+    let train = || {
+        let run = lectures::iris_regression(5, 0).unwrap();
+        run.model
+            .get_weights()
+            .iter()
+            .flat_map(|w| w.to_vec())
+            .map(f32::to_bits)
+            .collect::<Vec<u32>>()
+    };
+    assert_eq!(train(), train());
+}
+
+#[test]
+fn early_stopping_restores_the_best_epoch() {
+    let (x, y, xv, yv) = strata::data::iris::lecture_regression_split::<f32>().unwrap();
+    // A learning rate large enough that validation loss bounces, so the last epoch is not the best.
+    let mut model = lectures::iris_network(1)
+        .unwrap()
+        .compile(
+            OptimizerConfig::Sgd(Sgd::new(0.03)),
+            Loss::MeanSquaredError,
+            &[],
+        )
+        .unwrap();
+    let mut stopper = EarlyStopping::new("val_loss", 5).restore_best_weights(true);
+    let config = FitConfig {
+        validation_data: Some((xv.clone(), yv.clone())),
+        ..quiet(200, 32)
+    };
+    let history = model
+        .fit_with_callbacks(&x, &y, &config, &mut [&mut stopper])
+        .unwrap();
+    let best_epoch = stopper.best_epoch.unwrap();
+    let val = history.get("val_loss").unwrap();
+    let best = val.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(val[best_epoch], best);
+    assert!(
+        stopper.stopped_epoch.is_some(),
+        "training should have stopped early"
+    );
+    assert!(val.len() < 200 && val[val.len() - 1] > best);
+    let restored = model.evaluate(&xv, &yv, 32).unwrap()[0].1;
+    assert!(
+        (restored - best).abs() < 1e-6,
+        "restored {restored} vs best {best}"
+    );
+}
+
+#[test]
+fn dropout_changes_training_output_but_not_predict() {
+    let net = Sequential::<f32>::new([8], 0)
+        .add(DropoutConfig::new(0.5))
+        .unwrap();
+    let x = Tensor::<f32>::ones([4, 8]);
+    let train = net.forward(&x, Mode::Train).unwrap();
+    assert_ne!(train.to_vec(), x.to_vec());
+    assert!(
+        train.data().iter().all(|&v| v == 0.0 || v == 2.0),
+        "inverted scaling: kept units are x / (1 - rate)"
+    );
+    assert_eq!(net.forward(&x, Mode::Infer).unwrap().to_vec(), x.to_vec());
+    let model = net
+        .compile(
+            OptimizerConfig::from_name("sgd").unwrap(),
+            Loss::MeanSquaredError,
+            &[],
+        )
+        .unwrap();
+    assert_eq!(model.predict(&x, 2).unwrap().to_vec(), x.to_vec());
+}
+
+#[test]
+fn bad_models_and_data_are_errors_that_name_the_problem() {
+    let msg = |e: strata::Error| e.to_string();
+    // A layer that does not fit its input: named at `add`.
+    let e = Sequential::<f32>::new([28, 28], 0)
+        .add(DenseConfig::new(10).name("dense_1"))
+        .err()
+        .unwrap();
+    assert!(msg(e).contains("dense_1") && true, "names the layer");
+    let e = Sequential::<f32>::new([4], 0)
+        .add(DenseConfig::new(0))
+        .err()
+        .unwrap();
+    assert!(msg(e).contains("units must be > 0, got 0"));
+    let e = Sequential::<f32>::new([4], 0)
+        .add(DropoutConfig::new(1.5))
+        .err()
+        .unwrap();
+    assert!(msg(e).contains("1.5"));
+
+    let (x, y) = truth_table::<f32>(Gate::Xor).unwrap();
+    let mut model = Sequential::new([2], 0)
+        .add(DenseConfig::new(3))
+        .unwrap()
+        .compile(
+            OptimizerConfig::from_name("adam").unwrap(),
+            Loss::MeanSquaredError,
+            &[],
+        )
+        .unwrap();
+    // Targets of the wrong width.
+    let e = model.fit(&x, &y, &quiet(1, 2)).err().unwrap().to_string();
+    assert!(
+        e.contains("[3]") && e.contains("[4, 1]") && e.contains("mse"),
+        "{e}"
+    );
+    // Row counts differ.
+    let e = model
+        .fit(&x, &Tensor::zeros([3, 3]), &quiet(1, 2))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("same number of rows") && e.contains("[4, 2]") && e.contains("[3, 3]"),
+        "{e}"
+    );
+    // Wrong input width.
+    let e = model
+        .fit(&Tensor::zeros([4, 5]), &Tensor::zeros([4, 3]), &quiet(1, 2))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("[5]") && e.contains("[2]"), "{e}");
+    // Empty dataset, batch size 0.
+    let e = model
+        .fit(&Tensor::zeros([0, 2]), &Tensor::zeros([0, 3]), &quiet(1, 2))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("empty"), "{e}");
+    let e = model
+        .fit(&x, &Tensor::zeros([4, 3]), &quiet(1, 0))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("batch_size must be > 0, got 0"), "{e}");
+    assert!(
+        model.predict(&x, 0).is_err() && model.evaluate(&x, &Tensor::zeros([4, 3]), 0).is_err()
+    );
+
+    // Class labels outside 0..units for sparse cross-entropy.
+    let mut clf = Sequential::new([2], 0)
+        .add(DenseConfig::new(3).activation(Activation::Softmax))
+        .unwrap()
+        .compile(
+            OptimizerConfig::from_name("adam").unwrap(),
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            &[Metric::Accuracy],
+        )
+        .unwrap();
+    let labels = Tensor::<f32>::from_f64(&[0.0, 1.0, 2.0, 3.0], [4]).unwrap();
+    let e = clf
+        .fit(&x, &labels, &quiet(1, 4))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("target 3 in row 3") && e.contains("0..3"), "{e}");
+}
+
+#[test]
+fn a_non_finite_loss_stops_training_and_names_epoch_and_batch() {
+    let (x, _) = truth_table::<f32>(Gate::Xor).unwrap();
+    let y = Tensor::<f32>::from_f64(&[0.0, 1.0, f64::NAN, 0.0], [4, 1]).unwrap();
+    let mut model = Sequential::new([2], 0)
+        .add(DenseConfig::new(1))
+        .unwrap()
+        .compile(
+            OptimizerConfig::from_name("sgd").unwrap(),
+            Loss::MeanSquaredError,
+            &[],
+        )
+        .unwrap();
+    let before = model.get_weights();
+    let e = model
+        .fit(
+            &x,
+            &y,
+            &FitConfig {
+                shuffle: false,
+                ..quiet(3, 2)
+            },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("epoch 1, batch 2") && e.contains("NaN"), "{e}");
+    // The first batch was fine and updated the weights; the bad one changed nothing after it.
+    assert!(model.get_weights().iter().all(|w| w.all_finite()));
+    assert_ne!(before[0].to_vec(), model.get_weights()[0].to_vec());
+}
