@@ -247,7 +247,8 @@ fn bad_models_and_data_are_errors_that_name_the_problem() {
         .add(DenseConfig::new(10).name("dense_1"))
         .err()
         .unwrap();
-    assert!(msg(e).contains("dense_1") && true, "names the layer");
+    let e = msg(e);
+    assert!(e.contains("dense_1") && e.contains("[28, 28]") && e.contains("Flatten"), "{e}");
     let e = Sequential::<f32>::new([4], 0)
         .add(DenseConfig::new(0))
         .err()
