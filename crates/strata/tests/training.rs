@@ -248,7 +248,10 @@ fn bad_models_and_data_are_errors_that_name_the_problem() {
         .err()
         .unwrap();
     let e = msg(e);
-    assert!(e.contains("dense_1") && e.contains("[28, 28]") && e.contains("Flatten"), "{e}");
+    assert!(
+        e.contains("dense_1") && e.contains("[28, 28]") && e.contains("Flatten"),
+        "{e}"
+    );
     let e = Sequential::<f32>::new([4], 0)
         .add(DenseConfig::new(0))
         .err()

@@ -233,15 +233,14 @@ impl<T: Element> Model<T> {
                 "learning_rate".into(),
                 self.optimizer.current_learning_rate(),
             ));
-            if config.verbose > 0 {
+            if let Some(bar) = bar.as_mut() {
+                bar.finish(&logs);
+            } else if config.verbose == 2 {
                 let line: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {v:.4}")).collect();
                 eprintln!(
-                    "{}{}",
-                    if config.verbose == 2 {
-                        format!("Epoch {}/{} - ", epoch + 1, config.epochs)
-                    } else {
-                        String::new()
-                    },
+                    "Epoch {}/{} - {}",
+                    epoch + 1,
+                    config.epochs,
                     line.join(" - ")
                 );
             }

@@ -21,18 +21,26 @@ impl ProgressBar {
         }
     }
 
-    /// Redraw after `done` steps (at most every 50 ms, and always at the end).
+    /// Redraw after `done` steps (at most every 50 ms); the last step is drawn by `finish`.
     pub(crate) fn update(&mut self, done: usize, logs: &[(String, f64)]) {
         let now = Instant::now();
-        let finished = done >= self.total;
-        if !finished
-            && self
-                .last_draw
-                .is_some_and(|t| now - t < Duration::from_millis(50))
-        {
+        let recent = self
+            .last_draw
+            .is_some_and(|t| now - t < Duration::from_millis(50));
+        if done >= self.total || recent {
             return;
         }
         self.last_draw = Some(now);
+        self.draw(done, logs);
+    }
+
+    /// The epoch's final line, with every value logged (validation included).
+    pub(crate) fn finish(&mut self, logs: &[(String, f64)]) {
+        self.draw(self.total, logs);
+    }
+
+    fn draw(&self, done: usize, logs: &[(String, f64)]) {
+        let finished = done >= self.total;
         let elapsed = self.start.elapsed().as_secs_f64();
         let filled = WIDTH * done / self.total.max(1);
         let arrow = if finished { String::new() } else { ">".into() };

@@ -1,0 +1,246 @@
+//! The IDX format of MNIST and Fashion-MNIST (`*-idx3-ubyte`, `*-idx1-ubyte`, plain or gzip).
+//!
+//! Header: two zero bytes, an element-type byte (0x08: unsigned byte), the number of dimensions,
+//! then each dimension as a big-endian u32. Every size is checked before memory is reserved for
+//! it: the data is read incrementally, so a header that declares more than the file holds fails
+//! at the end of the file, not with a huge allocation.
+
+use crate::error::{Error, Result};
+use crate::tensor::{Element, Tensor};
+use flate2::read::GzDecoder;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Largest element count accepted from a header (4 GiB of bytes): far above any IDX dataset.
+pub const MAX_ELEMENTS: usize = 1 << 32;
+
+/// An IDX array of unsigned bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdxArray {
+    /// Dimensions from the header.
+    pub dims: Vec<usize>,
+    /// The elements, row-major.
+    pub data: Vec<u8>,
+}
+
+fn parse_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::Parse {
+        path: path.to_path_buf(),
+        line: 0,
+        message: message.into(),
+    }
+}
+
+/// Read an IDX file, gzip-compressed or not (detected from its first bytes).
+///
+/// # Errors
+/// When the file is missing, truncated, not IDX (wrong magic), of an element type other than
+/// unsigned byte, or declares sizes that overflow or exceed [`MAX_ELEMENTS`].
+pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = BufReader::new(file);
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut reader, &mut magic)
+        .map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    if n == 2 && magic == [0x1f, 0x8b] {
+        read_idx_stream(path, GzDecoder::new(head.chain(reader)))
+    } else {
+        read_idx_stream(path, head.chain(reader))
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..])? {
+            0 => break,
+            k => filled += k,
+        }
+    }
+    Ok(filled)
+}
+
+/// Parse IDX from any byte stream (`path` only names it in errors).
+///
+/// # Errors
+/// As [`read_idx`].
+pub fn read_idx_stream(path: &Path, mut r: impl Read) -> Result<IdxArray> {
+    let mut header = [0u8; 4];
+    let got = read_up_to(&mut r, &mut header)
+        .map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
+    if got < 4 {
+        return Err(parse_error(
+            path,
+            format!("truncated header: {got} of 4 bytes"),
+        ));
+    }
+    if header[0] != 0 || header[1] != 0 {
+        return Err(parse_error(
+            path,
+            format!(
+                "not an IDX file: magic number 0x{:02x}{:02x}{:02x}{:02x}",
+                header[0], header[1], header[2], header[3]
+            ),
+        ));
+    }
+    if header[2] != 0x08 {
+        return Err(parse_error(
+            path,
+            format!(
+                "element type 0x{:02x} is not supported (only 0x08, unsigned byte)",
+                header[2]
+            ),
+        ));
+    }
+    let rank = usize::from(header[3]);
+    if rank == 0 {
+        return Err(parse_error(path, "the header declares 0 dimensions"));
+    }
+    let mut dims = Vec::with_capacity(rank);
+    let mut count: usize = 1;
+    for i in 0..rank {
+        let mut d = [0u8; 4];
+        if read_up_to(&mut r, &mut d).map_err(|e| parse_error(path, e.to_string()))? < 4 {
+            return Err(parse_error(
+                path,
+                format!("truncated header: dimension {i} of {rank} missing"),
+            ));
+        }
+        let d = u32::from_be_bytes(d) as usize;
+        count = count
+            .checked_mul(d)
+            .filter(|&c| c <= MAX_ELEMENTS)
+            .ok_or_else(|| {
+                parse_error(
+                    path,
+                    format!(
+                        "declared dimensions {:?}... exceed {MAX_ELEMENTS} elements",
+                        [dims.clone(), vec![d]].concat()
+                    ),
+                )
+            })?;
+        dims.push(d);
+    }
+    let mut data = Vec::new();
+    // `take` bounds the read; the vector grows only as bytes actually arrive.
+    r.by_ref()
+        .take(count as u64)
+        .read_to_end(&mut data)
+        .map_err(|e| parse_error(path, format!("cannot read the data: {e}")))?;
+    if data.len() != count {
+        return Err(parse_error(
+            path,
+            format!(
+                "truncated data: the header declares {dims:?} = {count} bytes, the file holds {}",
+                data.len()
+            ),
+        ));
+    }
+    Ok(IdxArray { dims, data })
+}
+
+/// Fashion-MNIST's class names, by label.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// An image dataset split into training and test sets; pixels scaled to [0, 1].
+pub struct ImageDataset<T: Element = f32> {
+    /// `[n, rows, cols]` pixels / 255.
+    pub x_train: Tensor<T>,
+    /// `[n]` labels.
+    pub y_train: Tensor<T>,
+    /// `[m, rows, cols]` pixels / 255.
+    pub x_test: Tensor<T>,
+    /// `[m]` labels.
+    pub y_test: Tensor<T>,
+    /// Names of the classes, by label.
+    pub class_names: Vec<String>,
+}
+
+/// Load a directory laid out like the official MNIST / Fashion-MNIST distribution
+/// (`train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`, `t10k-...`).
+///
+/// # Errors
+/// When a file is missing or malformed, or images and labels disagree in count.
+pub fn load_mnist_dir<T: Element>(dir: impl AsRef<Path>) -> Result<ImageDataset<T>> {
+    let dir = dir.as_ref();
+    let (x_train, y_train) = load_pair(dir, "train")?;
+    let (x_test, y_test) = load_pair(dir, "t10k")?;
+    Ok(ImageDataset {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        class_names: FASHION_MNIST_CLASSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    })
+}
+
+fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
+    let plain = dir.join(stem);
+    let gz = dir.join(format!("{stem}.gz"));
+    [gz, plain.clone()]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| Error::Io {
+            path: plain,
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "neither the file nor its .gz exists",
+            ),
+        })
+}
+
+fn load_pair<T: Element>(dir: &Path, split: &str) -> Result<(Tensor<T>, Tensor<T>)> {
+    let images_path = find(dir, &format!("{split}-images-idx3-ubyte"))?;
+    let labels_path = find(dir, &format!("{split}-labels-idx1-ubyte"))?;
+    let images = read_idx(&images_path)?;
+    let labels = read_idx(&labels_path)?;
+    if images.dims.len() != 3 {
+        return Err(parse_error(
+            &images_path,
+            format!(
+                "expected 3 dimensions (images, rows, cols), got {:?}",
+                images.dims
+            ),
+        ));
+    }
+    if labels.dims.len() != 1 || labels.dims[0] != images.dims[0] {
+        return Err(parse_error(
+            &labels_path,
+            format!(
+                "expected {} labels to match the images, got dimensions {:?}",
+                images.dims[0], labels.dims
+            ),
+        ));
+    }
+    // A 256-entry table: one multiply per distinct byte instead of one per pixel.
+    let table: Vec<T> = (0..=255u8).map(|b| T::of(f64::from(b) / 255.0)).collect();
+    let x = Tensor::from_vec(
+        images.data.iter().map(|&b| table[usize::from(b)]).collect(),
+        images.dims,
+    )?;
+    let y = Tensor::from_vec(
+        labels.data.iter().map(|&b| T::of(f64::from(b))).collect(),
+        labels.dims,
+    )?;
+    Ok((x, y))
+}

@@ -1,0 +1,164 @@
+//! Built-in data and the IDX reader: real files written by the tests, the bad-input catalogue,
+//! and Fashion-MNIST when `../shared/data/fashion-mnist` exists.
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use strata::data::idx::{load_mnist_dir, read_idx};
+use strata::data::iris;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("strata-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(data);
+    b
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn iris_matches_the_classic_data() {
+    let (x, y) = iris::load::<f64>().unwrap();
+    assert_eq!((x.dims(), y.dims()), (&[150, 4][..], &[150][..]));
+    // Per-class means of each feature, to 3 decimals (Fisher's data as in scikit-learn).
+    let want = [
+        [5.006, 3.428, 1.462, 0.246],
+        [5.936, 2.770, 4.260, 1.326],
+        [6.588, 2.974, 5.552, 2.026],
+    ];
+    for (class, means) in want.iter().enumerate() {
+        let rows: Vec<usize> = (0..150).filter(|&r| y.data()[r] == class as f64).collect();
+        assert_eq!(rows.len(), 50);
+        for (f, m) in means.iter().enumerate() {
+            let mean = rows.iter().map(|&r| x.data()[r * 4 + f]).sum::<f64>() / 50.0;
+            assert!((mean - m).abs() < 5e-4, "class {class} feature {f}: {mean}");
+        }
+    }
+    let (xtr, ytr, xte, yte) = iris::lecture_regression_split::<f32>().unwrap();
+    assert_eq!(
+        (xtr.dims(), ytr.dims(), xte.dims(), yte.dims()),
+        (&[120, 2][..], &[120, 2][..], &[30, 2][..], &[30, 2][..])
+    );
+    // scikit-learn's split puts row 73 first in the test set: [6.1, 2.8, 4.7, 1.2].
+    assert_eq!(xte.data()[..2], [6.1, 2.8]);
+    assert_eq!(yte.data()[..2], [4.7, 1.2]);
+}
+
+#[test]
+fn idx_files_plain_and_gzip() {
+    let dir = temp_dir("idx");
+    let bytes = idx_bytes(&[2, 2, 3], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255]);
+    std::fs::write(dir.join("a-idx3-ubyte"), &bytes).unwrap();
+    std::fs::write(dir.join("a-idx3-ubyte.gz"), gzip(&bytes)).unwrap();
+    for name in ["a-idx3-ubyte", "a-idx3-ubyte.gz"] {
+        let arr = read_idx(dir.join(name)).unwrap();
+        assert_eq!(arr.dims, vec![2, 2, 3]);
+        assert_eq!(arr.data[11], 255);
+    }
+    // A whole directory in the MNIST layout.
+    std::fs::write(dir.join("train-images-idx3-ubyte.gz"), gzip(&bytes)).unwrap();
+    std::fs::write(
+        dir.join("train-labels-idx1-ubyte"),
+        idx_bytes(&[2], &[3, 9]),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("t10k-images-idx3-ubyte"),
+        idx_bytes(&[1, 2, 3], &[0, 51, 102, 153, 204, 255]),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("t10k-labels-idx1-ubyte.gz"),
+        gzip(&idx_bytes(&[1], &[4])),
+    )
+    .unwrap();
+    let d = load_mnist_dir::<f32>(&dir).unwrap();
+    assert_eq!(d.x_train.dims(), &[2, 2, 3]);
+    assert_eq!(d.y_train.to_vec(), vec![3.0, 9.0]);
+    assert_eq!(d.x_test.to_vec(), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+    assert_eq!(d.class_names[9], "Ankle boot");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn error_of(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let e = read_idx(&path)
+        .err()
+        .unwrap_or_else(|| panic!("{name} was accepted"))
+        .to_string();
+    assert!(e.contains(name), "the message names the file: {e}");
+    e
+}
+
+#[test]
+fn bad_idx_files_are_clear_errors() {
+    let dir = temp_dir("idx-bad");
+    let good = idx_bytes(&[10, 28, 28], &[7u8; 7840]);
+    assert!(error_of(&dir, "truncated", &good[..5000]).contains("truncated data"));
+    assert!(error_of(&dir, "short-header", &good[..7]).contains("truncated header"));
+    assert!(error_of(&dir, "empty", &[]).contains("truncated header"));
+    assert!(error_of(&dir, "magic", &[0x50, 0x4b, 3, 4, 0, 0, 0, 0])
+        .contains("magic number 0x504b0304"));
+    assert!(
+        error_of(&dir, "float-type", &[0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0])
+            .contains("element type 0x0d")
+    );
+    // 2^40 bytes declared: refused from the header, before any allocation.
+    let huge = idx_bytes(&[1 << 20, 1 << 20], &[1, 2, 3]);
+    let e = error_of(&dir, "huge", &huge);
+    assert!(e.contains("exceed"), "{e}");
+    // Declared larger than present (within the cap): read incrementally, then refused.
+    let e = error_of(&dir, "more-declared", &idx_bytes(&[1 << 30], &[1, 2, 3]));
+    assert!(
+        e.contains("truncated data") && e.contains("1073741824"),
+        "{e}"
+    );
+    // A gzip stream cut in the middle.
+    let gz = gzip(&good);
+    assert!(!error_of(&dir, "cut.gz", &gz[..gz.len() / 2]).is_empty());
+    let missing = load_mnist_dir::<f32>(dir.join("nowhere"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(missing.contains("train-images-idx3-ubyte"), "{missing}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fashion_mnist_from_shared_data() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fashion-mnist");
+    if !dir.exists() {
+        eprintln!("skipped: {} is absent", dir.display());
+        return;
+    }
+    let start = std::time::Instant::now();
+    let d = load_mnist_dir::<f32>(&dir).unwrap();
+    eprintln!(
+        "loaded Fashion-MNIST in {:.2}s",
+        start.elapsed().as_secs_f64()
+    );
+    assert_eq!(d.x_train.dims(), &[60000, 28, 28]);
+    assert_eq!(d.x_test.dims(), &[10000, 28, 28]);
+    for (labels, per_class) in [(&d.y_train, 6000), (&d.y_test, 1000)] {
+        let mut counts = [0usize; 10];
+        labels.data().iter().for_each(|&l| counts[l as usize] += 1);
+        assert_eq!(counts, [per_class; 10]);
+    }
+    let mean =
+        d.x_train.data().iter().map(|&v| f64::from(v)).sum::<f64>() / d.x_train.numel() as f64;
+    assert!((mean - 0.2861).abs() < 1e-3, "train pixel mean {mean}");
+}
