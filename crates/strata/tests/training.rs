@@ -5,8 +5,8 @@ use strata::data::gates::{truth_table, Gate};
 use strata::lectures;
 use strata::loss::Loss;
 use strata::nn::{
-    gradcheck_layer, Activation, DenseConfig, DropoutConfig, Initializer, Layer, LayerConfig, Mode,
-    Regularizer, Sequential,
+    gradcheck_layer, Activation, DenseConfig, DropConnectConfig, DropoutConfig, Initializer, Layer,
+    LayerConfig, MaxoutConfig, Mode, Regularizer, Sequential,
 };
 use strata::optim::{Adam, OptimizerConfig, Sgd};
 use strata::rng::seeded_rng;
@@ -72,6 +72,11 @@ fn layers_pass_the_gradient_check() {
         (Activation::Gelu.into(), vec![6]),
         (LayerConfig::Flatten, vec![2, 3]),
         (DropoutConfig::new(0.5).into(), vec![4]),
+        (
+            DropConnectConfig::new(DenseConfig::new(3).activation(Activation::Tanh), 0.5).into(),
+            vec![4],
+        ),
+        (MaxoutConfig::new(3, 4).into(), vec![5]),
     ];
     for (config, shape) in configs {
         for batch in [1usize, 33] {
@@ -362,4 +367,118 @@ fn a_non_finite_loss_stops_training_and_names_epoch_and_batch() {
     // The first batch was fine and updated the weights; the bad one changed nothing after it.
     assert!(model.get_weights().iter().all(|w| w.all_finite()));
     assert_ne!(before[0].to_vec(), model.get_weights()[0].to_vec());
+}
+
+/// Maxout with pieces x and -x is |x|; its gradient flows through the winning piece.
+#[test]
+fn maxout_takes_the_largest_piece() {
+    let net = Sequential::<f64>::new([1], 0)
+        .add(MaxoutConfig::new(1, 2))
+        .unwrap();
+    let params = net.params();
+    params[0]
+        .set(&Tensor::from_f64(&[1.0, -1.0], [1, 2]).unwrap())
+        .unwrap();
+    let x = Tensor::<f64>::from_f64(&[-2.0, 0.5, 3.0], [3, 1]).unwrap();
+    assert_eq!(
+        net.forward(&x, Mode::Infer).unwrap().to_vec(),
+        vec![2.0, 0.5, 3.0]
+    );
+    assert_eq!(net.summary_rows()[1].kind, "Maxout");
+    assert_eq!(net.count_params(), 4);
+}
+
+/// DropConnect drops individual weights: in training the kernel's gradient has zeros scattered
+/// inside columns (dropout would zero whole columns), and inference uses the full kernel.
+#[test]
+fn drop_connect_drops_weights_not_units() {
+    let net = Sequential::<f64>::new([6], 1)
+        .add(DropConnectConfig::new(DenseConfig::new(5), 0.5))
+        .unwrap();
+    let x = Tensor::<f64>::ones([2, 6]);
+    let a = net.forward(&x, Mode::Train).unwrap();
+    let b = net.forward(&x, Mode::Train).unwrap();
+    assert_ne!(a.to_vec(), b.to_vec(), "a fresh mask per batch");
+    let kernel = net.params()[0].value();
+    assert_eq!(
+        net.forward(&x, Mode::Infer).unwrap().to_vec(),
+        x.matmul(&kernel).unwrap().to_vec()
+    );
+    let grads = net
+        .forward(&x, Mode::Train)
+        .unwrap()
+        .sum()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let g = grads.get_id(net.params()[0].id()).unwrap().to_vec();
+    let zeros = g.iter().filter(|v| **v == 0.0).count();
+    assert!(
+        zeros > 5 && zeros < 25,
+        "about half of 30 weights dropped, got {zeros}"
+    );
+    let mixed_column = (0..5).any(|c| {
+        let col: Vec<f64> = (0..6).map(|r| g[r * 5 + c]).collect();
+        col.iter().any(|v| *v == 0.0) && col.iter().any(|v| *v != 0.0)
+    });
+    assert!(mixed_column, "zeros follow weights, not units: {g:?}");
+}
+
+#[test]
+fn confusion_matrix_and_classification_report() {
+    use strata::train::metrics::{classification_report, confusion_matrix};
+    let truth = [0, 0, 1, 1, 2, 2, 2];
+    let pred = [0, 1, 1, 1, 2, 0, 2];
+    let m = confusion_matrix(&truth, &pred, 3).unwrap();
+    assert_eq!(m, vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 2]]);
+    let r = classification_report(&m);
+    assert_eq!(r.precision, vec![0.5, 2.0 / 3.0, 1.0]);
+    assert_eq!(r.recall, vec![0.5, 1.0, 2.0 / 3.0]);
+    assert!((r.f1[1] - 0.8).abs() < 1e-12 && (r.macro_f1 - (0.5 + 0.8 + 0.8) / 3.0).abs() < 1e-12);
+    assert!(confusion_matrix(&[0, 3], &[0, 1], 3)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("label 3"));
+}
+
+#[test]
+fn validation_split_csv_logger_and_plateau() {
+    use strata::train::{CsvLogger, ReduceLrOnPlateau};
+    let (x, y, _, _) = strata::data::iris::lecture_regression_split::<f32>().unwrap();
+    let mut model = lectures::iris_network(2)
+        .unwrap()
+        .compile(
+            OptimizerConfig::Sgd(Sgd::new(0.01)),
+            Loss::MeanSquaredError,
+            &[Metric::MeanAbsoluteError],
+        )
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("strata-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("log.csv");
+    let mut logger = CsvLogger::new(&path);
+    let mut plateau = ReduceLrOnPlateau::new("val_loss");
+    (plateau.patience, plateau.min_delta, plateau.factor) = (1, 10.0, 0.5);
+    let config = FitConfig {
+        validation_split: 0.25,
+        ..quiet(4, 32)
+    };
+    let history = model
+        .fit_with_callbacks(&x, &y, &config, &mut [&mut logger, &mut plateau])
+        .unwrap();
+    assert_eq!(
+        history.names(),
+        vec!["loss", "mae", "val_loss", "val_mae", "learning_rate"]
+    );
+    // min_delta 10 means nothing counts as improvement: the rate halves at the end of every epoch
+    // but the first; each row logs the rate the epoch trained with.
+    assert_eq!(
+        history.get("learning_rate").unwrap(),
+        &[0.01, 0.01, 0.005, 0.0025]
+    );
+    let csv = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(csv.lines().count(), 5);
+    assert!(csv.starts_with("epoch,loss,mae,val_loss,val_mae,learning_rate\n1,"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

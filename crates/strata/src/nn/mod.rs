@@ -4,18 +4,22 @@
 mod activation;
 mod check;
 mod dense;
+mod drop_connect;
 mod dropout;
 mod flatten;
 pub mod init;
+mod maxout;
 mod regularizer;
 mod sequential;
 
 pub use activation::{Activation, ActivationLayer};
 pub use check::gradcheck_layer;
 pub use dense::{Dense, DenseConfig};
+pub use drop_connect::{DropConnect, DropConnectConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::Flatten;
 pub use init::Initializer;
+pub use maxout::{Maxout, MaxoutConfig};
 pub use regularizer::Regularizer;
 pub use sequential::{Sequential, SummaryRow};
 
@@ -157,6 +161,10 @@ pub enum LayerConfig {
     Dropout(DropoutConfig),
     /// [`Flatten`].
     Flatten,
+    /// [`DropConnect`].
+    DropConnect(DropConnectConfig),
+    /// [`Maxout`].
+    Maxout(MaxoutConfig),
 }
 
 impl LayerConfig {
@@ -167,6 +175,8 @@ impl LayerConfig {
             LayerConfig::Activation(_) => "activation",
             LayerConfig::Dropout(_) => "dropout",
             LayerConfig::Flatten => "flatten",
+            LayerConfig::DropConnect(_) => "drop_connect",
+            LayerConfig::Maxout(_) => "maxout",
         }
     }
 
@@ -174,6 +184,7 @@ impl LayerConfig {
     pub fn requested_name(&self) -> Option<&str> {
         match self {
             LayerConfig::Dense(c) => c.name.as_deref(),
+            LayerConfig::DropConnect(c) => c.dense.name.as_deref(),
             _ => None,
         }
     }
@@ -193,6 +204,8 @@ impl LayerConfig {
             LayerConfig::Activation(a) => Box::new(ActivationLayer::new(*a, name)),
             LayerConfig::Dropout(c) => Box::new(c.build(name, rng)?),
             LayerConfig::Flatten => Box::new(Flatten::new(name)),
+            LayerConfig::DropConnect(c) => Box::new(c.build(input, name, rng)?),
+            LayerConfig::Maxout(c) => Box::new(c.build(input, name, rng)?),
         })
     }
 }
@@ -205,6 +218,16 @@ impl From<DenseConfig> for LayerConfig {
 impl From<DropoutConfig> for LayerConfig {
     fn from(c: DropoutConfig) -> Self {
         LayerConfig::Dropout(c)
+    }
+}
+impl From<DropConnectConfig> for LayerConfig {
+    fn from(c: DropConnectConfig) -> Self {
+        LayerConfig::DropConnect(c)
+    }
+}
+impl From<MaxoutConfig> for LayerConfig {
+    fn from(c: MaxoutConfig) -> Self {
+        LayerConfig::Maxout(c)
     }
 }
 impl From<Activation> for LayerConfig {
