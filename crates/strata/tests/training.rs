@@ -419,7 +419,7 @@ fn drop_connect_drops_weights_not_units() {
     );
     let mixed_column = (0..5).any(|c| {
         let col: Vec<f64> = (0..6).map(|r| g[r * 5 + c]).collect();
-        col.iter().any(|v| *v == 0.0) && col.iter().any(|v| *v != 0.0)
+        col.contains(&0.0) && col.iter().any(|v| *v != 0.0)
     });
     assert!(mixed_column, "zeros follow weights, not units: {g:?}");
 }
