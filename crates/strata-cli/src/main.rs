@@ -29,6 +29,7 @@ fn main() -> ExitCode {
 }
 
 fn iris() -> strata::Result<()> {
+    use strata::nn::Network;
     let network = strata::lectures::iris_network(strata::lectures::IRIS_SEED)?;
     println!("{}", network.summary());
     let run = strata::lectures::iris_regression(strata::lectures::IRIS_SEED, 2)?;

@@ -39,3 +39,15 @@ pub use error::{Error, Result};
 pub use shape::Shape;
 pub use tensor::{Element, Tensor, TensorId};
 pub use threads::{num_threads, set_num_threads};
+
+/// The names most programs need: `use strata::prelude::*;`.
+pub mod prelude {
+    pub use crate::loss::Loss;
+    pub use crate::nn::{
+        Activation, DenseConfig, DropoutConfig, GraphBuilder, Layer, LayerConfig, Mode, Network,
+        Sequential,
+    };
+    pub use crate::optim::{Adam, OptimizerConfig, Sgd};
+    pub use crate::train::{FitConfig, Metric, Model};
+    pub use crate::{Error, Result, Tensor};
+}

@@ -6,7 +6,7 @@ use strata::lectures;
 use strata::loss::Loss;
 use strata::nn::{
     gradcheck_layer, Activation, DenseConfig, DropConnectConfig, DropoutConfig, Initializer, Layer,
-    LayerConfig, MaxoutConfig, Mode, Regularizer, Sequential,
+    LayerConfig, MaxoutConfig, Mode, Network, Regularizer, Sequential,
 };
 use strata::optim::{Adam, OptimizerConfig, Sgd};
 use strata::rng::seeded_rng;
@@ -481,4 +481,83 @@ fn validation_split_csv_logger_and_plateau() {
     assert_eq!(csv.lines().count(), 5);
     assert!(csv.starts_with("epoch,loss,mae,val_loss,val_mae,learning_rate\n1,"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The functional API: a residual block (branch and merge) trains, summarises and checks.
+#[test]
+fn functional_residual_block() {
+    use strata::nn::GraphBuilder;
+    let mut g = GraphBuilder::<f64>::new(4);
+    let x = g.input([3]).unwrap();
+    let h = g
+        .call(
+            DenseConfig::new(3)
+                .activation(Activation::Tanh)
+                .name("inner"),
+            &x,
+        )
+        .unwrap();
+    let h = g.call(DenseConfig::new(3), &h).unwrap();
+    let sum = g.add(&[&x, &h]).unwrap();
+    let both = g.concatenate(&[&sum, &x], -1).unwrap();
+    let out = g.call(DenseConfig::new(2), &both).unwrap();
+    let net = g.build(&x, &out).unwrap();
+    let kinds: Vec<String> = net
+        .summary_rows()
+        .iter()
+        .map(|r| format!("{} {}", r.kind, r.output_shape))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "InputLayer [3]",
+            "Dense [3]",
+            "Dense [3]",
+            "Add [3]",
+            "Concatenate [6]",
+            "Dense [2]"
+        ]
+    );
+    assert_eq!(net.count_params(), 12 + 12 + 14);
+    assert!(net.summary().contains("add (Add)"));
+    let batch = Tensor::<f64>::randn([5, 3], 0.0, 1.0, &mut seeded_rng(0)).unwrap();
+    let report = gradcheck_layer(&net, &batch, &GradcheckConfig::default()).unwrap();
+    assert!(report.passed, "{report}");
+
+    // The residual path: with the inner layers' output zeroed, add passes x through.
+    let mut model = net
+        .compile(
+            OptimizerConfig::Adam(Adam::new(0.01)),
+            Loss::MeanSquaredError,
+            &[],
+        )
+        .unwrap();
+    let y = batch.narrow(1, 0, 2).unwrap();
+    let history = model.fit(&batch, &y, &quiet(200, 5)).unwrap();
+    let loss = history.get("loss").unwrap();
+    assert!(loss[199] < loss[0] / 10.0, "{} -> {}", loss[0], loss[199]);
+
+    // Errors: mismatched merge shapes, symbols from another graph, duplicate names.
+    let mut g = GraphBuilder::<f32>::new(0);
+    let a = g.input([3]).unwrap();
+    let b = g.call(DenseConfig::new(2).name("d"), &a).unwrap();
+    assert!(g
+        .add(&[&a, &b])
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("[3] vs rhs [2]"));
+    assert!(g
+        .call(DenseConfig::new(2).name("d"), &a)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("'d' is already used"));
+    let mut other = GraphBuilder::<f32>::new(0);
+    assert!(other
+        .call(DenseConfig::new(2), &a)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("another graph"));
 }

@@ -7,10 +7,12 @@ mod dense;
 mod drop_connect;
 mod dropout;
 mod flatten;
+mod functional;
 pub mod init;
 mod maxout;
 mod regularizer;
 mod sequential;
+mod summary;
 
 pub use activation::{Activation, ActivationLayer};
 pub use check::gradcheck_layer;
@@ -18,10 +20,12 @@ pub use dense::{Dense, DenseConfig};
 pub use drop_connect::{DropConnect, DropConnectConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::Flatten;
+pub use functional::{Functional, GraphBuilder, Symbol};
 pub use init::Initializer;
 pub use maxout::{Maxout, MaxoutConfig};
 pub use regularizer::Regularizer;
-pub use sequential::{Sequential, SummaryRow};
+pub use sequential::Sequential;
+pub use summary::SummaryRow;
 
 use crate::error::Result;
 use crate::rng::Rng;
@@ -147,6 +151,61 @@ pub trait Layer<T: Element = f32>: Send + Sync {
     /// Only if a tensor op fails.
     fn penalty(&self) -> Result<Option<Tensor<T>>> {
         Ok(None)
+    }
+}
+
+/// Layer names unique within a network: Keras's "dense", "dense_1", ... or the name asked for.
+#[derive(Default)]
+pub(crate) struct LayerNames {
+    taken: std::collections::HashSet<String>,
+    counts: std::collections::HashMap<&'static str, usize>,
+}
+
+impl LayerNames {
+    /// The requested name if free (an error if taken), else the next free name for `stem`.
+    pub(crate) fn claim(&mut self, requested: Option<&str>, stem: &'static str) -> Result<String> {
+        let name = match requested {
+            Some(n) if self.taken.contains(n) => {
+                return Err(crate::Error::invalid(
+                    "layer name",
+                    format!("'{n}' is already used in this network"),
+                ))
+            }
+            Some(n) => n.to_string(),
+            None => loop {
+                let count = self.counts.entry(stem).or_insert(0);
+                let candidate = if *count == 0 {
+                    stem.to_string()
+                } else {
+                    format!("{stem}_{count}")
+                };
+                *count += 1;
+                if !self.taken.contains(&candidate) {
+                    break candidate;
+                }
+            },
+        };
+        self.taken.insert(name.clone());
+        Ok(name)
+    }
+}
+
+/// A whole network from one input to one output: what a [`crate::train::Model`] trains.
+pub trait Network<T: Element = f32>: Layer<T> {
+    /// The per-sample input shape.
+    fn input_shape(&self) -> &Shape;
+
+    /// The rows of the summary table, the input first.
+    fn summary_rows(&self) -> Vec<SummaryRow>;
+
+    /// Total number of parameter elements.
+    fn count_params(&self) -> usize {
+        self.params().iter().map(|p| p.numel()).sum()
+    }
+
+    /// Keras's `summary()`: layer name and type, output shape, parameter count, then totals.
+    fn summary(&self) -> String {
+        summary::render(self.name(), &self.summary_rows(), &self.params())
     }
 }
 

@@ -1,18 +1,17 @@
 //! `Sequential`: layers applied one after another, built against the input shape as they are
 //! added, and the Keras-style `summary()` table.
 
-use super::{Layer, LayerConfig, Mode, Param};
+use super::{Layer, LayerConfig, LayerNames, Mode, Network, Param, SummaryRow};
 use crate::error::{Error, Result};
 use crate::rng::{seeded_rng, Rng};
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
-use std::collections::HashMap;
 
 /// A stack of layers. Each is validated and its parameters drawn when added, so a shape error
 /// appears at the line that caused it.
 ///
 /// ```
-/// use strata::nn::{Activation, DenseConfig, Sequential};
+/// use strata::nn::{Activation, DenseConfig, Network, Sequential};
 /// let net = Sequential::<f32>::new([2], 42)
 ///     .add(DenseConfig::new(32).activation(Activation::Relu).name("hidden1")).unwrap()
 ///     .add(DenseConfig::new(2).name("output")).unwrap();
@@ -24,20 +23,7 @@ pub struct Sequential<T: Element = f32> {
     shapes: Vec<Shape>,
     configs: Vec<LayerConfig>,
     rng: Rng,
-    name_counts: HashMap<&'static str, usize>,
-}
-
-/// One row of `summary()`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SummaryRow {
-    /// Layer name.
-    pub name: String,
-    /// Layer type.
-    pub kind: String,
-    /// Per-sample output shape.
-    pub output_shape: Shape,
-    /// Parameter count.
-    pub params: usize,
+    names: LayerNames,
 }
 
 impl<T: Element> Sequential<T> {
@@ -50,7 +36,7 @@ impl<T: Element> Sequential<T> {
             shapes: Vec::new(),
             configs: Vec::new(),
             rng: seeded_rng(seed),
-            name_counts: HashMap::new(),
+            names: LayerNames::default(),
         }
     }
 
@@ -69,16 +55,7 @@ impl<T: Element> Sequential<T> {
     /// # Errors
     /// As [`Sequential::add`].
     pub fn push(&mut self, config: LayerConfig) -> Result<()> {
-        let name = match config.requested_name() {
-            Some(n) if self.layers.iter().any(|l| l.name() == n) => {
-                return Err(Error::invalid(
-                    "Sequential::add",
-                    format!("layer name '{n}' is already used"),
-                ))
-            }
-            Some(n) => n.to_string(),
-            None => self.fresh_name(config.stem()),
-        };
+        let name = self.names.claim(config.requested_name(), config.stem())?;
         let input = self.output_shape_now().clone();
         let layer = config.build::<T>(&input, name, &mut self.rng)?;
         let out = layer.output_shape(&input)?;
@@ -88,28 +65,8 @@ impl<T: Element> Sequential<T> {
         Ok(())
     }
 
-    fn fresh_name(&mut self, stem: &'static str) -> String {
-        loop {
-            let count = self.name_counts.entry(stem).or_insert(0);
-            let name = if *count == 0 {
-                stem.to_string()
-            } else {
-                format!("{stem}_{count}")
-            };
-            *count += 1;
-            if !self.layers.iter().any(|l| l.name() == name) {
-                return name;
-            }
-        }
-    }
-
     fn output_shape_now(&self) -> &Shape {
         self.shapes.last().unwrap_or(&self.input_shape)
-    }
-
-    /// The per-sample input shape.
-    pub fn input_shape(&self) -> &Shape {
-        &self.input_shape
     }
 
     /// The layers in order.
@@ -121,84 +78,6 @@ impl<T: Element> Sequential<T> {
     pub fn configs(&self) -> &[LayerConfig] {
         &self.configs
     }
-
-    /// Total number of parameter elements.
-    pub fn count_params(&self) -> usize {
-        self.params().iter().map(|p| p.numel()).sum()
-    }
-
-    /// The rows of the summary table, the input first.
-    pub fn summary_rows(&self) -> Vec<SummaryRow> {
-        let input = SummaryRow {
-            name: "input".into(),
-            kind: "InputLayer".into(),
-            output_shape: self.input_shape.clone(),
-            params: 0,
-        };
-        let rows = self
-            .layers
-            .iter()
-            .zip(&self.shapes)
-            .map(|(l, s)| SummaryRow {
-                name: l.name().to_string(),
-                kind: l.kind().to_string(),
-                output_shape: s.clone(),
-                params: l.params().iter().map(|p| p.numel()).sum(),
-            });
-        std::iter::once(input).chain(rows).collect()
-    }
-
-    /// Keras's `summary()`: layer name and type, output shape, parameter count, then totals.
-    pub fn summary(&self) -> String {
-        let rule = "_".repeat(72);
-        let thick = "=".repeat(72);
-        let mut s = format!(
-            "Model: \"sequential\"\n{rule}\n {:<34}{:<25}{:>10}\n{thick}\n",
-            "Layer (type)", "Output Shape", "Param #"
-        );
-        for row in self.summary_rows() {
-            let dims: Vec<String> = row
-                .output_shape
-                .dims()
-                .iter()
-                .map(|d| d.to_string())
-                .collect();
-            let shape = format!("(None, {})", dims.join(", "));
-            s += &format!(
-                " {:<34}{:<25}{:>10}\n",
-                format!("{} ({})", row.name, row.kind),
-                shape,
-                group_thousands(row.params)
-            );
-        }
-        let params = self.params();
-        let trainable: usize = params
-            .iter()
-            .filter(|p| p.trainable())
-            .map(|p| p.numel())
-            .sum();
-        let total = self.count_params();
-        s += &format!(
-            "{thick}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: {}\n{rule}\n",
-            group_thousands(total),
-            group_thousands(trainable),
-            group_thousands(total - trainable)
-        );
-        s
-    }
-}
-
-/// 4354 -> "4,354".
-pub(crate) fn group_thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl<T: Element> Layer<T> for Sequential<T> {
@@ -258,5 +137,21 @@ impl<T: Element> Layer<T> for Sequential<T> {
             }
         }
         Ok(total)
+    }
+}
+
+impl<T: Element> Network<T> for Sequential<T> {
+    fn input_shape(&self) -> &Shape {
+        &self.input_shape
+    }
+
+    fn summary_rows(&self) -> Vec<SummaryRow> {
+        let input = SummaryRow::input(&self.input_shape);
+        let rows = self
+            .layers
+            .iter()
+            .zip(&self.shapes)
+            .map(|(l, s)| SummaryRow::of(l.as_ref(), s));
+        std::iter::once(input).chain(rows).collect()
     }
 }

@@ -14,7 +14,7 @@ pub use metrics::Metric;
 use crate::autograd::no_grad;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::nn::{Layer, Mode, Sequential};
+use crate::nn::{Mode, Network, Sequential};
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::rng::seeded_rng;
 use crate::tensor::{Element, Tensor};
@@ -57,7 +57,7 @@ impl<T: Element> Default for FitConfig<T> {
 
 /// A network with its optimizer, loss and metrics.
 pub struct Model<T: Element = f32> {
-    network: Sequential<T>,
+    network: Box<dyn Network<T>>,
     optimizer: Optimizer<T>,
     loss: Loss,
     metrics: Vec<Metric>,
@@ -78,20 +78,35 @@ impl<T: Element> Sequential<T> {
     }
 }
 
+impl<T: Element> crate::nn::Functional<T> {
+    /// Attach an optimizer, a loss and metrics (`Accuracy` is resolved from the loss).
+    ///
+    /// # Errors
+    /// When an optimizer hyper-parameter is invalid.
+    pub fn compile(
+        self,
+        optimizer: OptimizerConfig,
+        loss: Loss,
+        metrics: &[Metric],
+    ) -> Result<Model<T>> {
+        Model::new(self, optimizer.build()?, loss, metrics)
+    }
+}
+
 impl<T: Element> Model<T> {
     /// A model from a network and a built optimizer (schedules, clipping already set).
     ///
     /// # Errors
     /// Never at present; `Result` so validation can grow.
     pub fn new(
-        network: Sequential<T>,
+        network: impl Network<T> + 'static,
         optimizer: Optimizer<T>,
         loss: Loss,
         metrics: &[Metric],
     ) -> Result<Self> {
         let metrics = metrics.iter().map(|m| m.resolve(loss)).collect();
         Ok(Model {
-            network,
+            network: Box::new(network),
             optimizer,
             loss,
             metrics,
@@ -99,8 +114,8 @@ impl<T: Element> Model<T> {
     }
 
     /// The network.
-    pub fn network(&self) -> &Sequential<T> {
-        &self.network
+    pub fn network(&self) -> &dyn Network<T> {
+        self.network.as_ref()
     }
 
     /// The optimizer.
