@@ -44,3 +44,102 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     result.map_err(io)
 }
+
+use crate::nn::Network;
+use crate::tensor::{Element, Tensor};
+use safetensors::{Dtype, SafeTensors};
+
+fn dtype_of<T: Element>() -> Dtype {
+    if T::BYTES == 4 {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    }
+}
+
+/// Save every parameter of `network` to a safetensors file at `path`, atomically. Tensors are
+/// named `"{layer}.{param}"`.
+///
+/// # Errors
+/// When the file cannot be written (the error names it; an existing file stays intact).
+pub fn save_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let named = network.named_params();
+    let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = named
+        .iter()
+        .map(|(name, p)| {
+            let v = p.value();
+            let mut bytes = Vec::with_capacity(v.numel() * T::BYTES);
+            v.data().iter().for_each(|x| x.write_le(&mut bytes));
+            (name.clone(), v.dims().to_vec(), bytes)
+        })
+        .collect();
+    let views = buffers
+        .iter()
+        .map(|(name, shape, bytes)| {
+            Ok((
+                name.as_str(),
+                safetensors::tensor::TensorView::new(dtype_of::<T>(), shape.clone(), bytes)?,
+            ))
+        })
+        .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
+        .map_err(|e| Error::invalid("save_weights", e.to_string()))?;
+    let bytes = safetensors::serialize(views, None)
+        .map_err(|e| Error::invalid("save_weights", e.to_string()))?;
+    write_atomic(path, &bytes)
+}
+
+/// Load parameters saved by [`save_weights`] into `network`. Nothing changes unless every tensor
+/// is present with the right type and shape.
+///
+/// # Errors
+/// When the file is unreadable or malformed, or a tensor is missing, unexpected, of another
+/// element type or shape (the error names the file and the tensor).
+pub fn load_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |message: String| Error::Parse {
+        path: path.to_path_buf(),
+        line: 0,
+        message,
+    };
+    let file = SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+    let named = network.named_params();
+    for name in file.names() {
+        if !named.iter().any(|(n, _)| n == name) {
+            return Err(bad(format!(
+                "unexpected tensor '{name}': the network has no such parameter"
+            )));
+        }
+    }
+    let mut loaded = Vec::with_capacity(named.len());
+    for (name, param) in &named {
+        let view = file
+            .tensor(name)
+            .map_err(|_| bad(format!("missing tensor '{name}'")))?;
+        if view.dtype() != dtype_of::<T>() {
+            return Err(bad(format!(
+                "tensor '{name}' is {:?}, the network holds {}",
+                view.dtype(),
+                T::NAME
+            )));
+        }
+        if view.shape() != param.shape().dims() {
+            return Err(bad(format!(
+                "tensor '{name}' has shape {:?}, the parameter {}",
+                view.shape(),
+                param.shape()
+            )));
+        }
+        let values: Vec<T> = view.data().chunks_exact(T::BYTES).map(T::read_le).collect();
+        loaded.push(Tensor::from_vec(values, view.shape().to_vec())?);
+    }
+    for ((_, param), values) in named.iter().zip(&loaded) {
+        param.set(values)?;
+    }
+    Ok(())
+}

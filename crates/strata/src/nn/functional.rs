@@ -359,6 +359,16 @@ impl<T: Element> Network<T> for Functional<T> {
         &self.input_shape
     }
 
+    fn named_params(&self) -> Vec<(String, &Param<T>)> {
+        self.nodes
+            .iter()
+            .flat_map(|n| match &n.op {
+                Op::Layer(l, _) => super::named_layer_params(l.as_ref()),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
     fn summary_rows(&self) -> Vec<SummaryRow> {
         self.nodes
             .iter()

@@ -190,6 +190,15 @@ impl LayerNames {
     }
 }
 
+/// A layer's parameters named `"{layer}.{param}"`.
+pub(crate) fn named_layer_params<T: Element>(layer: &dyn Layer<T>) -> Vec<(String, &Param<T>)> {
+    layer
+        .params()
+        .into_iter()
+        .map(|p| (format!("{}.{}", layer.name(), p.name()), p))
+        .collect()
+}
+
 /// A whole network from one input to one output: what a [`crate::train::Model`] trains.
 pub trait Network<T: Element = f32>: Layer<T> {
     /// The per-sample input shape.
@@ -197,6 +206,10 @@ pub trait Network<T: Element = f32>: Layer<T> {
 
     /// The rows of the summary table, the input first.
     fn summary_rows(&self) -> Vec<SummaryRow>;
+
+    /// Every parameter with its unique name, `"{layer}.{param}"` ("hidden1.kernel"): the keys
+    /// of a weights file.
+    fn named_params(&self) -> Vec<(String, &Param<T>)>;
 
     /// Total number of parameter elements.
     fn count_params(&self) -> usize {

@@ -145,6 +145,13 @@ impl<T: Element> Network<T> for Sequential<T> {
         &self.input_shape
     }
 
+    fn named_params(&self) -> Vec<(String, &Param<T>)> {
+        self.layers
+            .iter()
+            .flat_map(|l| super::named_layer_params(l.as_ref()))
+            .collect()
+    }
+
     fn summary_rows(&self) -> Vec<SummaryRow> {
         let input = SummaryRow::input(&self.input_shape);
         let rows = self

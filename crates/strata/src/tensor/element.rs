@@ -30,6 +30,15 @@ pub trait Element:
 
     /// The error function (for the exact GELU).
     fn erf(self) -> Self;
+
+    /// Bytes per element.
+    const BYTES: usize;
+
+    /// Append the little-endian bytes (weights files).
+    fn write_le(self, out: &mut Vec<u8>);
+
+    /// Read one element from exactly [`Element::BYTES`] little-endian bytes.
+    fn read_le(bytes: &[u8]) -> Self;
 }
 
 impl Element for f32 {
@@ -43,6 +52,15 @@ impl Element for f32 {
     fn erf(self) -> Self {
         libm::erff(self)
     }
+    const BYTES: usize = 4;
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&bytes[..4]);
+        f32::from_le_bytes(b)
+    }
 }
 
 impl Element for f64 {
@@ -55,6 +73,15 @@ impl Element for f64 {
     }
     fn erf(self) -> Self {
         libm::erf(self)
+    }
+    const BYTES: usize = 8;
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[..8]);
+        f64::from_le_bytes(b)
     }
 }
 

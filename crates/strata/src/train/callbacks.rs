@@ -299,3 +299,57 @@ impl<T: Element> Callback<T> for CsvLogger {
         Ok(Control::Continue)
     }
 }
+
+/// Save the weights after an epoch: every epoch, or only when the monitored value improves
+/// (`save_best_only`). Each save replaces the file atomically.
+pub struct ModelCheckpoint {
+    /// The weights file (safetensors).
+    pub path: PathBuf,
+    /// Logged value to watch (default "val_loss").
+    pub monitor: String,
+    /// Save only on improvement.
+    pub save_best_only: bool,
+    /// Direction of improvement.
+    pub mode: MonitorMode,
+    best: Option<f64>,
+    /// Epochs (0-based) at which the file was written.
+    pub saved_epochs: Vec<usize>,
+}
+
+impl ModelCheckpoint {
+    /// Save to `path` whenever `monitor` improves.
+    pub fn best_only(path: impl Into<PathBuf>, monitor: impl Into<String>) -> Self {
+        ModelCheckpoint {
+            path: path.into(),
+            monitor: monitor.into(),
+            save_best_only: true,
+            mode: MonitorMode::Auto,
+            best: None,
+            saved_epochs: Vec::new(),
+        }
+    }
+}
+
+impl<T: Element> Callback<T> for ModelCheckpoint {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &[(String, f64)],
+        model: &mut Model<T>,
+    ) -> Result<Control> {
+        if self.save_best_only {
+            let value = monitored(logs, &self.monitor, "ModelCheckpoint")?;
+            let better = match self.best {
+                None => !value.is_nan(),
+                Some(best) => self.mode.improved(&self.monitor, value, best, 0.0),
+            };
+            if !better {
+                return Ok(Control::Continue);
+            }
+            self.best = Some(value);
+        }
+        model.save_weights(&self.path)?;
+        self.saved_epochs.push(epoch);
+        Ok(Control::Continue)
+    }
+}

@@ -6,7 +6,8 @@ pub mod metrics;
 mod progress;
 
 pub use callbacks::{
-    Callback, Control, CsvLogger, EarlyStopping, MonitorMode, ReduceLrOnPlateau, TerminateOnNaN,
+    Callback, Control, CsvLogger, EarlyStopping, ModelCheckpoint, MonitorMode, ReduceLrOnPlateau,
+    TerminateOnNaN,
 };
 pub use history::History;
 pub use metrics::Metric;
@@ -131,6 +132,22 @@ impl<T: Element> Model<T> {
     /// The Keras-style summary table.
     pub fn summary(&self) -> String {
         self.network.summary()
+    }
+
+    /// Save every parameter to a safetensors file, atomically (see [`crate::io::save_weights`]).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::io::save_weights(self.network.as_ref(), path)
+    }
+
+    /// Load parameters saved by [`Model::save_weights`]; all or nothing.
+    ///
+    /// # Errors
+    /// When the file is unreadable, malformed, or does not fit the network (names the tensor).
+    pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::io::load_weights(self.network.as_ref(), path)
     }
 
     /// Copies of every parameter's values, in `params()` order.
