@@ -109,12 +109,22 @@ pub fn load_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
     let named = network.named_params();
-    for name in file.names() {
-        if !named.iter().any(|(n, _)| n == name) {
-            return Err(bad(format!(
-                "unexpected tensor '{name}': the network has no such parameter"
-            )));
-        }
+    // Sorted so the message is the same on every run (the header is a map).
+    let mut unexpected: Vec<&str> = file
+        .names()
+        .into_iter()
+        .filter(|name| !named.iter().any(|(n, _)| n == name))
+        .collect();
+    unexpected.sort_unstable();
+    if !unexpected.is_empty() {
+        let list = unexpected
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(bad(format!(
+            "unexpected tensor {list}: the network has no such parameter"
+        )));
     }
     let mut loaded = Vec::with_capacity(named.len());
     for (name, param) in &named {

@@ -79,7 +79,7 @@ fn mismatched_or_broken_files_are_refused_and_change_nothing() {
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("unexpected tensor 'a.kernel'"), "{e}");
+    assert!(e.contains("unexpected tensor 'a.bias', 'a.kernel'"), "{e}");
     let wider = Sequential::<f32>::new([2], 0)
         .add(DenseConfig::new(3).name("a"))
         .unwrap()
