@@ -30,6 +30,7 @@ mod ops;
 pub mod optim;
 pub mod rng;
 pub mod shape;
+pub mod spec;
 pub mod tensor;
 mod threads;
 pub mod train;

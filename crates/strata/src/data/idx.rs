@@ -173,15 +173,26 @@ pub struct ImageDataset<T: Element = f32> {
     pub class_names: Vec<String>,
 }
 
-/// Load a directory laid out like the official MNIST / Fashion-MNIST distribution
+/// Load a directory laid out like the official MNIST / Fashion-MNIST distribution, pixels / 255
 /// (`train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`, `t10k-...`).
 ///
 /// # Errors
 /// When a file is missing or malformed, or images and labels disagree in count.
 pub fn load_mnist_dir<T: Element>(dir: impl AsRef<Path>) -> Result<ImageDataset<T>> {
-    let dir = dir.as_ref();
-    let (x_train, y_train) = load_pair(dir, "train")?;
-    let (x_test, y_test) = load_pair(dir, "t10k")?;
+    load_mnist_scaled(dir.as_ref(), 255.0)
+}
+
+/// [`load_mnist_dir`] with the raw pixel values 0..=255 (for a scaler of one's own).
+///
+/// # Errors
+/// As [`load_mnist_dir`].
+pub fn load_mnist_dir_raw<T: Element>(dir: impl AsRef<Path>) -> Result<ImageDataset<T>> {
+    load_mnist_scaled(dir.as_ref(), 1.0)
+}
+
+fn load_mnist_scaled<T: Element>(dir: &Path, divisor: f64) -> Result<ImageDataset<T>> {
+    let (x_train, y_train) = load_pair(dir, "train", divisor)?;
+    let (x_test, y_test) = load_pair(dir, "t10k", divisor)?;
     Ok(ImageDataset {
         x_train,
         y_train,
@@ -209,7 +220,7 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
         })
 }
 
-fn load_pair<T: Element>(dir: &Path, split: &str) -> Result<(Tensor<T>, Tensor<T>)> {
+fn load_pair<T: Element>(dir: &Path, split: &str, divisor: f64) -> Result<(Tensor<T>, Tensor<T>)> {
     let images_path = find(dir, &format!("{split}-images-idx3-ubyte"))?;
     let labels_path = find(dir, &format!("{split}-labels-idx1-ubyte"))?;
     let images = read_idx(&images_path)?;
@@ -233,7 +244,7 @@ fn load_pair<T: Element>(dir: &Path, split: &str) -> Result<(Tensor<T>, Tensor<T
         ));
     }
     // A 256-entry table: one multiply per distinct byte instead of one per pixel.
-    let table: Vec<T> = (0..=255u8).map(|b| T::of(f64::from(b) / 255.0)).collect();
+    let table: Vec<T> = (0..=255u8).map(|b| T::of(f64::from(b) / divisor)).collect();
     let x = Tensor::from_vec(
         images.data.iter().map(|&b| table[usize::from(b)]).collect(),
         images.dims,

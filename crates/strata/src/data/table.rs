@@ -1,0 +1,247 @@
+//! Tables: named numeric columns from a CSV file or a built-in dataset. A column whose first
+//! value is not a number holds categories (class names), stored as indices with their names.
+
+use crate::data::{gates, iris};
+use crate::error::{Error, Result};
+use crate::tensor::{Element, Tensor};
+use std::path::Path;
+
+/// What to do with an empty field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Missing {
+    /// Refuse the file, naming the line and column (the default).
+    #[default]
+    Error,
+    /// Leave the row out.
+    Drop,
+}
+
+/// A table of numbers with named columns; categorical columns keep their class names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Column names (from the header, or "column_1", ... without one).
+    pub columns: Vec<String>,
+    /// Rows of values; a categorical column holds class indices.
+    pub rows: Vec<Vec<f64>>,
+    /// For each column, its class names if it is categorical.
+    pub categories: Vec<Option<Vec<String>>>,
+}
+
+impl Table {
+    /// Read a CSV file.
+    ///
+    /// # Errors
+    /// When the file is missing or empty, a row is ragged, a numeric column holds text (the error
+    /// names the file, line, column and text), or a field is empty and `missing` is `Error`.
+    pub fn from_csv(path: impl AsRef<Path>, has_header: bool, missing: Missing) -> Result<Table> {
+        let path = path.as_ref();
+        let parse_err = |line: u64, message: String| Error::Parse {
+            path: path.to_path_buf(),
+            line: line as usize,
+            message,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(has_header)
+            .from_path(path)
+            .map_err(|e| match e.into_kind() {
+                csv::ErrorKind::Io(source) => Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                other => parse_err(0, format!("{other:?}")),
+            })?;
+        let mut columns: Vec<String> = if has_header {
+            reader
+                .headers()
+                .map_err(|e| parse_err(1, e.to_string()))?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut raw: Vec<(u64, Vec<String>)> = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => parse_err(
+                        line,
+                        format!("ragged row: {len} fields where the file has {expected_len}"),
+                    ),
+                    _ => parse_err(line, e.to_string()),
+                }
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            raw.push((line, record.iter().map(|f| f.trim().to_string()).collect()));
+        }
+        if raw.is_empty() {
+            return Err(parse_err(0, "the file has no data rows".into()));
+        }
+        if columns.is_empty() {
+            columns = (1..=raw[0].1.len())
+                .map(|i| format!("column_{i}"))
+                .collect();
+        }
+        if let Some(dup) = columns
+            .iter()
+            .enumerate()
+            .find(|(i, c)| columns[..*i].contains(c))
+        {
+            return Err(parse_err(
+                1,
+                format!("column name {:?} appears twice", dup.1),
+            ));
+        }
+        if missing == Missing::Drop {
+            raw.retain(|(_, fields)| fields.iter().all(|f| !f.is_empty()));
+            if raw.is_empty() {
+                return Err(parse_err(0, "every row has a missing value".into()));
+            }
+        }
+        let categorical: Vec<bool> = (0..columns.len())
+            .map(|c| {
+                raw.iter()
+                    .map(|(_, f)| &f[c])
+                    .find(|v| !v.is_empty())
+                    .is_some_and(|v| v.parse::<f64>().is_err())
+            })
+            .collect();
+        let mut categories: Vec<Option<Vec<String>>> =
+            categorical.iter().map(|&is| is.then(Vec::new)).collect();
+        for (c, names) in categories.iter_mut().enumerate() {
+            if let Some(names) = names {
+                let mut all: Vec<String> = raw
+                    .iter()
+                    .map(|(_, f)| f[c].clone())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                all.sort();
+                all.dedup();
+                *names = all;
+            }
+        }
+        let mut rows = Vec::with_capacity(raw.len());
+        for (line, fields) in &raw {
+            let mut row = Vec::with_capacity(columns.len());
+            for (c, field) in fields.iter().enumerate() {
+                if field.is_empty() {
+                    return Err(parse_err(*line, format!("missing value in column {:?} (set missing = \"drop\" to skip such rows)", columns[c])));
+                }
+                let value = match &categories[c] {
+                    Some(names) => names.iter().position(|n| n == field).unwrap_or(0) as f64,
+                    None => field.parse::<f64>().map_err(|_| {
+                        parse_err(
+                            *line,
+                            format!("column {:?}: {field:?} is not a number", columns[c]),
+                        )
+                    })?,
+                };
+                row.push(value);
+            }
+            rows.push(row);
+        }
+        Ok(Table {
+            columns,
+            rows,
+            categories,
+        })
+    }
+
+    /// A built-in dataset as a table: `iris` (sepal_length, sepal_width, petal_length,
+    /// petal_width, species), `xor`, `and`, `or` (x1, x2, y) and `not` (x, y).
+    ///
+    /// # Errors
+    /// When the name is unknown.
+    pub fn builtin(name: &str) -> Result<Table> {
+        let gate = |g| -> Result<Table> {
+            let (x, y) = gates::truth_table::<f64>(g)?;
+            let inputs = x.dims()[1];
+            let columns = if inputs == 1 {
+                vec!["x".into(), "y".into()]
+            } else {
+                vec!["x1".into(), "x2".into(), "y".into()]
+            };
+            let rows = (0..x.dims()[0])
+                .map(|r| {
+                    x.data()[r * inputs..(r + 1) * inputs]
+                        .iter()
+                        .copied()
+                        .chain([y.data()[r]])
+                        .collect()
+                })
+                .collect();
+            Ok(Table {
+                categories: vec![None; columns.len()],
+                columns,
+                rows,
+            })
+        };
+        match name {
+            "iris" => Ok(Table {
+                columns: [
+                    "sepal_length",
+                    "sepal_width",
+                    "petal_length",
+                    "petal_width",
+                    "species",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: iris::FEATURES
+                    .iter()
+                    .zip(iris::LABELS)
+                    .map(|(f, l)| f.iter().copied().chain([f64::from(l)]).collect())
+                    .collect(),
+                categories: vec![
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(iris::CLASS_NAMES.map(String::from).to_vec()),
+                ],
+            }),
+            "xor" => gate(gates::Gate::Xor),
+            "and" => gate(gates::Gate::And),
+            "or" => gate(gates::Gate::Or),
+            "not" => gate(gates::Gate::Not),
+            other => Err(Error::invalid(
+                "data",
+                format!(
+                    "unknown built-in dataset {other:?} (expected one of: iris, xor, and, or, not)"
+                ),
+            )),
+        }
+    }
+
+    /// The position of a column.
+    ///
+    /// # Errors
+    /// When there is no such column (the message lists the columns).
+    pub fn column(&self, name: &str) -> Result<usize> {
+        self.columns.iter().position(|c| c == name).ok_or_else(|| {
+            Error::invalid(
+                "data",
+                format!("no column {name:?} (columns: {})", self.columns.join(", ")),
+            )
+        })
+    }
+
+    /// The named columns of the given rows as a `[rows, columns]` tensor.
+    ///
+    /// # Errors
+    /// When a column is unknown.
+    pub fn select<T: Element>(&self, names: &[String], rows: &[usize]) -> Result<Tensor<T>> {
+        let cols = names
+            .iter()
+            .map(|n| self.column(n))
+            .collect::<Result<Vec<_>>>()?;
+        let data = rows
+            .iter()
+            .flat_map(|&r| cols.iter().map(move |&c| T::of(self.rows[r][c])))
+            .collect();
+        Tensor::from_vec(data, [rows.len(), cols.len()])
+    }
+}

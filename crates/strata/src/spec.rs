@@ -1,0 +1,800 @@
+//! The TOML spec file shared by the command line and the library: data, model, compile and fit
+//! settings, with the same names and defaults as the Rust API. Every key is documented in
+//! `docs/spec.md`; unknown keys are errors that name the key and its line.
+
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::nn::{
+    Activation, DenseConfig, DropConnectConfig, DropoutConfig, Initializer, LayerConfig,
+    MaxoutConfig, Regularizer,
+};
+use crate::optim::{Adadelta, Adagrad, Adam, Clip, Nadam, OptimizerConfig, RmsProp, Schedule, Sgd};
+use crate::train::Metric;
+use serde::Deserialize;
+use std::path::Path;
+use toml::Value;
+
+/// A whole spec file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Where the data comes from and how it is prepared.
+    pub data: DataSpec,
+    /// The network.
+    pub model: ModelSpec,
+    /// Optimizer, loss and metrics.
+    pub compile: CompileSpec,
+    /// Training settings.
+    #[serde(default)]
+    pub fit: FitSpec,
+}
+
+/// The `[data]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// `"builtin:iris"` (also xor, and, or, not), `"idx:DIR"` or `"csv:FILE"`.
+    pub source: String,
+    /// Feature column names (tables).
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Target column names (tables).
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Fraction of rows held out as the test set (tables); none: every row trains.
+    pub test_split: Option<f64>,
+    /// Seed of the split.
+    #[serde(default)]
+    pub split_seed: u64,
+    /// Split each class in proportion (needs a single categorical target).
+    #[serde(default)]
+    pub stratify: bool,
+    /// `"none"`, `"standardize"`, `"minmax"` or `"divide:N"`, fitted on the training features.
+    #[serde(default = "default_scale")]
+    pub scale: String,
+    /// Turn a single class-index target into one-hot columns (for categorical_crossentropy).
+    #[serde(default)]
+    pub one_hot: bool,
+    /// Whether a CSV file starts with a header row (default true).
+    #[serde(default = "yes")]
+    pub header: bool,
+    /// `"error"` (default) or `"drop"` for CSV rows with an empty field.
+    #[serde(default = "default_missing")]
+    pub missing: String,
+}
+
+fn default_scale() -> String {
+    "none".into()
+}
+fn default_missing() -> String {
+    "error".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// The `[model]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Per-sample input shape, e.g. `[2]` or `[28, 28]`.
+    pub input_shape: Vec<usize>,
+    /// The layers, in order (filled from `layers` by [`Spec::parse`], which knows their lines).
+    #[serde(skip)]
+    pub layers: Vec<LayerSpec>,
+    #[serde(rename = "layers")]
+    raw_layers: Vec<toml::Spanned<Value>>,
+    /// Seed of the initial weights (default: `fit.seed`).
+    pub seed: Option<u64>,
+}
+
+/// One entry of `model.layers`, tagged by `type`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayerSpec {
+    /// `{ type = "dense", units = 32, activation = "relu", ... }`.
+    Dense {
+        /// Output width.
+        units: usize,
+        /// Activation name (default "linear").
+        #[serde(default)]
+        activation: ActivationField,
+        /// Layer name.
+        name: Option<String>,
+        /// Whether there is a bias (default true).
+        #[serde(default = "yes")]
+        use_bias: bool,
+        /// e.g. `"he_normal"` or `{ type = "normal", mean = 0.0, std = 0.05 }`.
+        kernel_initializer: Option<InitializerField>,
+        /// As `kernel_initializer` (default "zeros").
+        bias_initializer: Option<InitializerField>,
+        /// `{ l1 = 0.01 }`, `{ l2 = 0.01 }` or both.
+        kernel_regularizer: Option<RegularizerField>,
+        /// As `kernel_regularizer`.
+        bias_regularizer: Option<RegularizerField>,
+    },
+    /// `{ type = "dropout", rate = 0.5 }`.
+    Dropout {
+        /// Drop probability.
+        rate: f64,
+        /// Mask seed.
+        seed: Option<u64>,
+    },
+    /// `{ type = "drop_connect", units = 64, rate = 0.5, activation = "relu" }`.
+    DropConnect {
+        /// Output width.
+        units: usize,
+        /// Weight drop probability.
+        rate: f64,
+        /// Activation name.
+        #[serde(default)]
+        activation: ActivationField,
+        /// Layer name.
+        name: Option<String>,
+        /// Mask seed.
+        seed: Option<u64>,
+    },
+    /// `{ type = "maxout", units = 16, pieces = 3 }`.
+    Maxout {
+        /// Output width.
+        units: usize,
+        /// Affine pieces per output.
+        pieces: usize,
+    },
+    /// `{ type = "flatten" }`.
+    Flatten {},
+    /// `{ type = "activation", activation = "softmax" }`.
+    Activation {
+        /// Activation name.
+        activation: ActivationField,
+    },
+}
+
+impl LayerSpec {
+    /// The library's config for this layer.
+    pub fn to_config(&self) -> LayerConfig {
+        match self {
+            LayerSpec::Dense {
+                units,
+                activation,
+                name,
+                use_bias,
+                kernel_initializer,
+                bias_initializer,
+                kernel_regularizer,
+                bias_regularizer,
+            } => {
+                let mut c = DenseConfig::new(*units)
+                    .activation(activation.0)
+                    .use_bias(*use_bias);
+                c.name = name.clone();
+                if let Some(i) = kernel_initializer {
+                    c.kernel_initializer = i.0;
+                }
+                if let Some(i) = bias_initializer {
+                    c.bias_initializer = i.0;
+                }
+                c.kernel_regularizer = kernel_regularizer.as_ref().map(|r| r.0);
+                c.bias_regularizer = bias_regularizer.as_ref().map(|r| r.0);
+                LayerConfig::Dense(c)
+            }
+            LayerSpec::Dropout { rate, seed } => LayerConfig::Dropout(DropoutConfig {
+                rate: *rate,
+                seed: *seed,
+            }),
+            LayerSpec::DropConnect {
+                units,
+                rate,
+                activation,
+                name,
+                seed,
+            } => {
+                let mut dense = DenseConfig::new(*units).activation(activation.0);
+                dense.name = name.clone();
+                LayerConfig::DropConnect(DropConnectConfig {
+                    dense,
+                    rate: *rate,
+                    seed: *seed,
+                })
+            }
+            LayerSpec::Maxout { units, pieces } => {
+                LayerConfig::Maxout(MaxoutConfig::new(*units, *pieces))
+            }
+            LayerSpec::Flatten {} => LayerConfig::Flatten,
+            LayerSpec::Activation { activation } => LayerConfig::Activation(activation.0),
+        }
+    }
+}
+
+/// An activation given by name.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ActivationField(pub Activation);
+
+impl TryFrom<String> for ActivationField {
+    type Error = String;
+    fn try_from(name: String) -> std::result::Result<Self, String> {
+        Activation::from_name(&name)
+            .map(ActivationField)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Reads a TOML table key by key, so unknown keys can be refused by name.
+struct Fields<'a> {
+    what: &'a str,
+    table: toml::map::Map<String, Value>,
+}
+
+impl<'a> Fields<'a> {
+    /// A string is the table `{ type = string }`.
+    fn new(what: &'a str, value: Value) -> std::result::Result<(String, Self), String> {
+        let mut table = match value {
+            Value::String(s) => {
+                return Ok((
+                    s,
+                    Fields {
+                        what,
+                        table: Default::default(),
+                    },
+                ))
+            }
+            Value::Table(t) => t,
+            other => return Err(format!("{what} must be a name or a table, got {other}")),
+        };
+        match table.remove("type") {
+            Some(Value::String(kind)) => Ok((kind, Fields { what, table })),
+            _ => Err(format!("{what} table needs a `type` name")),
+        }
+    }
+
+    fn f64(&mut self, key: &str, default: f64) -> std::result::Result<f64, String> {
+        match self.table.remove(key) {
+            None => Ok(default),
+            Some(Value::Float(v)) => Ok(v),
+            Some(Value::Integer(v)) => Ok(v as f64),
+            Some(other) => Err(format!(
+                "{} key `{key}` must be a number, got {other}",
+                self.what
+            )),
+        }
+    }
+
+    fn opt_f64(&mut self, key: &str) -> std::result::Result<Option<f64>, String> {
+        if self.table.contains_key(key) {
+            self.f64(key, 0.0).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn u64(&mut self, key: &str, default: u64) -> std::result::Result<u64, String> {
+        match self.table.remove(key) {
+            None => Ok(default),
+            Some(Value::Integer(v)) if v >= 0 => Ok(v as u64),
+            Some(other) => Err(format!(
+                "{} key `{key}` must be a whole number >= 0, got {other}",
+                self.what
+            )),
+        }
+    }
+
+    fn bool(&mut self, key: &str, default: bool) -> std::result::Result<bool, String> {
+        match self.table.remove(key) {
+            None => Ok(default),
+            Some(Value::Boolean(v)) => Ok(v),
+            Some(other) => Err(format!(
+                "{} key `{key}` must be true or false, got {other}",
+                self.what
+            )),
+        }
+    }
+
+    fn string(&mut self, key: &str, default: &str) -> std::result::Result<String, String> {
+        match self.table.remove(key) {
+            None => Ok(default.to_string()),
+            Some(Value::String(v)) => Ok(v),
+            Some(other) => Err(format!(
+                "{} key `{key}` must be a string, got {other}",
+                self.what
+            )),
+        }
+    }
+
+    fn take(&mut self, key: &str) -> Option<Value> {
+        self.table.remove(key)
+    }
+
+    /// Refuse keys left over: they are unknown.
+    fn done(self, kind: &str) -> std::result::Result<(), String> {
+        match self.table.keys().next() {
+            Some(key) => Err(format!("unknown key `{key}` for {} \"{kind}\"", self.what)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An initializer: a name, or a table with `type` and its parameters.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct InitializerField(pub Initializer);
+
+impl TryFrom<Value> for InitializerField {
+    type Error = String;
+    fn try_from(value: Value) -> std::result::Result<Self, String> {
+        let (kind, mut f) = Fields::new("initializer", value)?;
+        let init = match kind.as_str() {
+            "glorot_uniform" => Initializer::GlorotUniform,
+            "glorot_normal" => Initializer::GlorotNormal,
+            "he_normal" => Initializer::HeNormal,
+            "he_uniform" => Initializer::HeUniform,
+            "lecun_normal" => Initializer::LecunNormal,
+            "normal" | "random_normal" => Initializer::Normal { mean: f.f64("mean", 0.0)?, std: f.f64("std", 0.05)? },
+            "uniform" | "random_uniform" => Initializer::Uniform { low: f.f64("low", -0.05)?, high: f.f64("high", 0.05)? },
+            "zeros" => Initializer::Zeros,
+            "ones" => Initializer::Ones,
+            "constant" => Initializer::Constant(f.f64("value", 0.0)?),
+            other => {
+                return Err(format!(
+                    "unknown initializer {other:?} (expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, normal, uniform, zeros, ones, constant)"
+                ))
+            }
+        };
+        f.done(&kind)?;
+        Ok(InitializerField(init))
+    }
+}
+
+/// A regularizer: `{ l1 = ... }`, `{ l2 = ... }` or both.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct RegularizerField(pub Regularizer);
+
+impl TryFrom<Value> for RegularizerField {
+    type Error = String;
+    fn try_from(value: Value) -> std::result::Result<Self, String> {
+        let Value::Table(table) = value else {
+            return Err("a regularizer is a table such as { l2 = 0.01 }".into());
+        };
+        let mut f = Fields {
+            what: "regularizer",
+            table,
+        };
+        let (l1, l2) = (f.opt_f64("l1")?, f.opt_f64("l2")?);
+        f.done("l1/l2")?;
+        Ok(RegularizerField(match (l1, l2) {
+            (Some(l1), None) => Regularizer::L1(l1),
+            (None, Some(l2)) => Regularizer::L2(l2),
+            (Some(l1), Some(l2)) => Regularizer::L1L2 { l1, l2 },
+            (None, None) => return Err("a regularizer needs l1, l2 or both".into()),
+        }))
+    }
+}
+
+/// The `[compile]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompileSpec {
+    /// A name (`"adam"`) or a table with `type`, hyper-parameters, clipping and a schedule.
+    pub optimizer: OptimizerField,
+    /// A name (`"mse"`) or a table (`{ type = "huber", delta = 1.0 }`, `from_logits = true`).
+    pub loss: LossField,
+    /// Metric names.
+    #[serde(default)]
+    pub metrics: Vec<MetricField>,
+}
+
+/// An optimizer with its clipping and schedule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct OptimizerField {
+    /// The rule and hyper-parameters.
+    pub config: OptimizerConfig,
+    /// Gradient clipping.
+    pub clip: Option<Clip>,
+    /// Learning-rate schedule.
+    pub schedule: Option<Schedule>,
+}
+
+impl TryFrom<Value> for OptimizerField {
+    type Error = String;
+    fn try_from(value: Value) -> std::result::Result<Self, String> {
+        let (kind, mut f) = Fields::new("optimizer", value)?;
+        let defaults = OptimizerConfig::from_name(&kind).map_err(|e| e.to_string())?;
+        let config = match defaults {
+            OptimizerConfig::Sgd(d) => OptimizerConfig::Sgd(Sgd {
+                learning_rate: f.f64("learning_rate", d.learning_rate)?,
+                momentum: f.f64("momentum", d.momentum)?,
+                nesterov: f.bool("nesterov", d.nesterov)?,
+            }),
+            OptimizerConfig::Adam(d) => OptimizerConfig::Adam(adam_from(&mut f, d)?),
+            OptimizerConfig::AdamW { adam, weight_decay } => OptimizerConfig::AdamW {
+                adam: adam_from(&mut f, adam)?,
+                weight_decay: f.f64("weight_decay", weight_decay)?,
+            },
+            OptimizerConfig::Nadam(d) => OptimizerConfig::Nadam(Nadam {
+                learning_rate: f.f64("learning_rate", d.learning_rate)?,
+                beta_1: f.f64("beta_1", d.beta_1)?,
+                beta_2: f.f64("beta_2", d.beta_2)?,
+                epsilon: f.f64("epsilon", d.epsilon)?,
+            }),
+            OptimizerConfig::RmsProp(d) => OptimizerConfig::RmsProp(RmsProp {
+                learning_rate: f.f64("learning_rate", d.learning_rate)?,
+                rho: f.f64("rho", d.rho)?,
+                momentum: f.f64("momentum", d.momentum)?,
+                epsilon: f.f64("epsilon", d.epsilon)?,
+                centered: f.bool("centered", d.centered)?,
+            }),
+            OptimizerConfig::Adagrad(d) => OptimizerConfig::Adagrad(Adagrad {
+                learning_rate: f.f64("learning_rate", d.learning_rate)?,
+                initial_accumulator_value: f
+                    .f64("initial_accumulator_value", d.initial_accumulator_value)?,
+                epsilon: f.f64("epsilon", d.epsilon)?,
+            }),
+            OptimizerConfig::Adadelta(d) => OptimizerConfig::Adadelta(Adadelta {
+                learning_rate: f.f64("learning_rate", d.learning_rate)?,
+                rho: f.f64("rho", d.rho)?,
+                epsilon: f.f64("epsilon", d.epsilon)?,
+            }),
+        };
+        let clip = match (
+            f.opt_f64("clipvalue")?,
+            f.opt_f64("clipnorm")?,
+            f.opt_f64("global_clipnorm")?,
+        ) {
+            (None, None, None) => None,
+            (Some(v), None, None) => Some(Clip::Value(v)),
+            (None, Some(v), None) => Some(Clip::Norm(v)),
+            (None, None, Some(v)) => Some(Clip::GlobalNorm(v)),
+            _ => return Err("give at most one of clipvalue, clipnorm, global_clipnorm".into()),
+        };
+        let schedule = f.take("schedule").map(schedule_from).transpose()?;
+        f.done(&kind)?;
+        Ok(OptimizerField {
+            config,
+            clip,
+            schedule,
+        })
+    }
+}
+
+fn adam_from(f: &mut Fields<'_>, d: Adam) -> std::result::Result<Adam, String> {
+    Ok(Adam {
+        learning_rate: f.f64("learning_rate", d.learning_rate)?,
+        beta_1: f.f64("beta_1", d.beta_1)?,
+        beta_2: f.f64("beta_2", d.beta_2)?,
+        epsilon: f.f64("epsilon", d.epsilon)?,
+        amsgrad: f.bool("amsgrad", d.amsgrad)?,
+    })
+}
+
+fn schedule_from(value: Value) -> std::result::Result<Schedule, String> {
+    let (kind, mut f) = Fields::new("schedule", value)?;
+    let s = match kind.as_str() {
+        "step_decay" => Schedule::StepDecay {
+            every: f.u64("every", 1)?,
+            factor: f.f64("factor", 0.5)?,
+        },
+        "exponential_decay" => Schedule::ExponentialDecay {
+            decay_steps: f.u64("decay_steps", 1)?,
+            rate: f.f64("rate", 0.96)?,
+            staircase: f.bool("staircase", false)?,
+        },
+        "cosine_decay" => Schedule::CosineDecay {
+            decay_steps: f.u64("decay_steps", 1)?,
+            alpha: f.f64("alpha", 0.0)?,
+        },
+        other => return Err(format!(
+            "unknown schedule {other:?} (expected step_decay, exponential_decay or cosine_decay)"
+        )),
+    };
+    f.done(&kind)?;
+    Ok(s)
+}
+
+/// A loss: a name or a table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct LossField(pub Loss);
+
+impl TryFrom<Value> for LossField {
+    type Error = String;
+    fn try_from(value: Value) -> std::result::Result<Self, String> {
+        let (kind, mut f) = Fields::new("loss", value)?;
+        let loss = match Loss::from_name(&kind).map_err(|e| e.to_string())? {
+            Loss::Huber { delta } => Loss::Huber {
+                delta: f.f64("delta", delta)?,
+            },
+            Loss::BinaryCrossentropy { .. } => Loss::BinaryCrossentropy {
+                from_logits: f.bool("from_logits", false)?,
+            },
+            Loss::CategoricalCrossentropy { .. } => Loss::CategoricalCrossentropy {
+                from_logits: f.bool("from_logits", false)?,
+            },
+            Loss::SparseCategoricalCrossentropy { .. } => Loss::SparseCategoricalCrossentropy {
+                from_logits: f.bool("from_logits", false)?,
+            },
+            other => other,
+        };
+        f.done(&kind)?;
+        Ok(LossField(loss))
+    }
+}
+
+/// A metric by name.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "String")]
+pub struct MetricField(pub Metric);
+
+impl TryFrom<String> for MetricField {
+    type Error = String;
+    fn try_from(name: String) -> std::result::Result<Self, String> {
+        Metric::from_name(&name)
+            .map(MetricField)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The `[fit]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitSpec {
+    /// Passes over the data (default 1).
+    #[serde(default = "one")]
+    pub epochs: usize,
+    /// Samples per step (default 32).
+    #[serde(default = "thirty_two")]
+    pub batch_size: usize,
+    /// Shuffle each epoch (default true).
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+    /// Seed of shuffling (and of the weights unless `model.seed` is set).
+    #[serde(default)]
+    pub seed: u64,
+    /// `"test"`: validate on the test split each epoch.
+    pub validation: Option<String>,
+    /// Fraction of training rows held out for validation.
+    pub validation_split: Option<f64>,
+    /// Callbacks, each a table with `type`.
+    #[serde(default)]
+    pub callbacks: Vec<CallbackField>,
+}
+
+fn one() -> usize {
+    1
+}
+fn thirty_two() -> usize {
+    32
+}
+
+impl Default for FitSpec {
+    fn default() -> Self {
+        FitSpec {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation: None,
+            validation_split: None,
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+/// A callback from the spec.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CallbackSpec {
+    /// EarlyStopping.
+    EarlyStopping {
+        /// Logged value to watch.
+        monitor: String,
+        /// Epochs without improvement.
+        patience: usize,
+        /// Smallest improvement.
+        min_delta: f64,
+        /// Restore the best weights at the end.
+        restore_best_weights: bool,
+    },
+    /// ReduceLROnPlateau.
+    ReduceLrOnPlateau {
+        /// Logged value to watch.
+        monitor: String,
+        /// Multiplier.
+        factor: f64,
+        /// Epochs without improvement.
+        patience: usize,
+        /// Floor of the rate.
+        min_lr: f64,
+    },
+    /// TerminateOnNaN.
+    TerminateOnNan,
+    /// ModelCheckpoint into the run directory (`best.safetensors`).
+    ModelCheckpoint {
+        /// Logged value to watch.
+        monitor: String,
+    },
+}
+
+/// One entry of `fit.callbacks`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "Value")]
+pub struct CallbackField(pub CallbackSpec);
+
+impl TryFrom<Value> for CallbackField {
+    type Error = String;
+    fn try_from(value: Value) -> std::result::Result<Self, String> {
+        let (kind, mut f) = Fields::new("callback", value)?;
+        let spec = match kind.as_str() {
+            "early_stopping" => CallbackSpec::EarlyStopping {
+                monitor: f.string("monitor", "val_loss")?,
+                patience: f.u64("patience", 0)? as usize,
+                min_delta: f.f64("min_delta", 0.0)?,
+                restore_best_weights: f.bool("restore_best_weights", false)?,
+            },
+            "reduce_lr_on_plateau" => CallbackSpec::ReduceLrOnPlateau {
+                monitor: f.string("monitor", "val_loss")?,
+                factor: f.f64("factor", 0.1)?,
+                patience: f.u64("patience", 10)? as usize,
+                min_lr: f.f64("min_lr", 0.0)?,
+            },
+            "terminate_on_nan" => CallbackSpec::TerminateOnNan,
+            "model_checkpoint" => CallbackSpec::ModelCheckpoint { monitor: f.string("monitor", "val_loss")? },
+            other => {
+                return Err(format!(
+                    "unknown callback {other:?} (expected one of: early_stopping, reduce_lr_on_plateau, terminate_on_nan, model_checkpoint)"
+                ))
+            }
+        };
+        f.done(&kind)?;
+        Ok(CallbackField(spec))
+    }
+}
+
+impl Spec {
+    /// Parse a spec from TOML text; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// On TOML syntax errors, unknown keys or names, or wrong value types; the message names the
+    /// file and the line.
+    pub fn parse(text: &str, origin: &Path) -> Result<Spec> {
+        let line_of = |offset: usize| {
+            text.as_bytes()[..offset.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1
+        };
+        let error = |line: usize, message: String| Error::Parse {
+            path: origin.to_path_buf(),
+            line,
+            message,
+        };
+        let mut spec: Spec = toml::from_str(text).map_err(|e| {
+            error(
+                e.span().map_or(0, |s| line_of(s.start)),
+                e.message().trim().to_string(),
+            )
+        })?;
+        // Layers are converted one by one so an error names the layer's own line (a tagged enum
+        // inside an array would otherwise report the array's first line).
+        for raw in std::mem::take(&mut spec.model.raw_layers) {
+            let line = line_of(raw.span().start);
+            let layer = LayerSpec::deserialize(raw.into_inner())
+                .map_err(|e| error(line, format!("layer: {}", e.message().trim())))?;
+            spec.model.layers.push(layer);
+        }
+        Ok(spec)
+    }
+
+    /// Read and parse a spec file.
+    ///
+    /// # Errors
+    /// When the file cannot be read, or as [`Spec::parse`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Spec> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Spec::parse(&text, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LECTURE_SPEC: &str = r#"
+[data]
+source = "builtin:iris"            # or "idx:DIR", "csv:FILE"
+features = ["sepal_length", "sepal_width"]
+targets = ["petal_length", "petal_width"]
+test_split = 0.2
+split_seed = 42
+scale = "none"                     # "standardize", "minmax", "divide:255"
+
+[model]
+input_shape = [2]
+layers = [
+  { type = "dense", units = 32, activation = "relu", name = "hidden1" },
+  { type = "dense", units = 64, activation = "relu", name = "hidden2" },
+  { type = "dense", units = 32, activation = "relu", name = "hidden3" },
+  { type = "dense", units = 2, activation = "linear", name = "output" },
+]
+
+[compile]
+optimizer = { type = "sgd", learning_rate = 0.01 }
+loss = "mse"
+metrics = ["mae"]
+
+[fit]
+epochs = 100
+batch_size = 32
+shuffle = true
+seed = 1
+validation = "test"                # or validation_split = 0.1
+callbacks = [ { type = "early_stopping", monitor = "val_loss", patience = 10, restore_best_weights = true } ]
+"#;
+
+    #[test]
+    fn the_issue_spec_parses_as_written() {
+        let spec = Spec::parse(LECTURE_SPEC, Path::new("iris.toml")).unwrap();
+        assert_eq!(spec.model.layers.len(), 4);
+        assert_eq!(
+            spec.compile.optimizer.config,
+            OptimizerConfig::Sgd(Sgd::new(0.01))
+        );
+        assert_eq!(spec.compile.loss.0, Loss::MeanSquaredError);
+        assert_eq!(
+            spec.fit.callbacks[0].0,
+            CallbackSpec::EarlyStopping {
+                monitor: "val_loss".into(),
+                patience: 10,
+                min_delta: 0.0,
+                restore_best_weights: true
+            }
+        );
+    }
+
+    fn error(text: &str) -> String {
+        Spec::parse(text, Path::new("bad.toml"))
+            .err()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn unknown_keys_and_names_are_errors_with_lines() {
+        let bad_layer = LECTURE_SPEC.replace(
+            r#"{ type = "dense", units = 64"#,
+            r#"{ type = "dnse", units = 64"#,
+        );
+        let e = error(&bad_layer);
+        assert!(e.starts_with("bad.toml:14:") && e.contains("dnse"), "{e}");
+        let bad_key = LECTURE_SPEC.replace("split_seed = 42", "split_sed = 42");
+        let e = error(&bad_key);
+        assert!(
+            e.starts_with("bad.toml:7:") && e.contains("split_sed"),
+            "{e}"
+        );
+        let bad_activation = LECTURE_SPEC.replace(
+            r#"activation = "relu", name = "hidden1""#,
+            r#"activation = "rleu", name = "hidden1""#,
+        );
+        let e = error(&bad_activation);
+        assert!(
+            e.starts_with("bad.toml:13:")
+                && e.contains("unknown activation \"rleu\"")
+                && e.contains("relu"),
+            "{e}"
+        );
+        let bad_opt = LECTURE_SPEC.replace("learning_rate = 0.01 }", "learning_rat = 0.01 }");
+        let e = error(&bad_opt);
+        assert!(
+            e.starts_with("bad.toml:20:") && e.contains("learning_rat"),
+            "{e}"
+        );
+        let bad_loss = LECTURE_SPEC.replace(r#"loss = "mse""#, r#"loss = "msee""#);
+        assert!(error(&bad_loss).contains("msee"));
+    }
+}
