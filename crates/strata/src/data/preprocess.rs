@@ -99,7 +99,7 @@ impl Scaler {
     /// When the name is unknown, the divisor is 0 or not a number, or `x` has no rows.
     pub fn fit<T: Element>(kind: &str, x: &Tensor<T>) -> Result<Scaler> {
         let n = x.dims().first().copied().unwrap_or(0);
-        let width = if n == 0 { 0 } else { x.numel() / n };
+        let width = x.numel().checked_div(n).unwrap_or(0);
         let column = |f: usize| (0..n).map(move |r| x.data()[r * width + f].f64());
         Ok(match kind {
             "none" => Scaler::None,
@@ -146,7 +146,7 @@ impl Scaler {
             ),
         };
         let n = x.dims().first().copied().unwrap_or(0);
-        let width = if n == 0 { 0 } else { x.numel() / n };
+        let width = x.numel().checked_div(n).unwrap_or(0);
         if n > 0 && width != shift.len() {
             return Err(Error::shape(
                 "scale",
