@@ -1,41 +1,262 @@
-//! The `strata` command line. For now it runs the main job: lecture 000's Iris regression on the
-//! embedded data (the full command line with spec files is tracked separately).
+//! The `strata` command line: arguments and a spec file in, library calls out (no ML logic here).
 
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use strata::run::{self, FitOptions};
+
+/// The spec `strata` runs with no arguments: lecture 000's Iris regression.
+const IRIS_SPEC: &str = include_str!("../../../examples/iris.toml");
+
+#[derive(Parser)]
+#[command(name = "strata", version, about = "Train, evaluate and use neural networks described in a small TOML spec file.", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the network a spec describes and write a run directory.
+    ///
+    /// Example: strata fit examples/iris.toml --epochs 50 --json
+    Fit {
+        /// The spec file (TOML).
+        spec: PathBuf,
+        /// Replaces the path in data.source (a CSV file or an IDX directory).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Replaces fit.epochs (0 with --init-weights evaluates those weights).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Replaces fit.seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The run directory (default runs/<spec name>-<timestamp>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A safetensors file (tensors <layer>.kernel, <layer>.bias) loaded before training.
+        #[arg(long)]
+        init_weights: Option<PathBuf>,
+        /// Print one JSON object with the final figures as the last line.
+        #[arg(long)]
+        json: bool,
+        /// One line per epoch instead of progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Evaluate a run on its test set (or on all rows when its spec has none).
+    ///
+    /// Example: strata evaluate runs/iris-20261121-120000 --json
+    Evaluate {
+        /// A run directory written by `strata fit`.
+        run_dir: PathBuf,
+        /// Replaces the path in the spec's data.source.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Print one JSON object with the figures as the last line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Predict with a trained run on a CSV file (the spec's feature columns) or an IDX file.
+    ///
+    /// Example: strata predict runs/iris-20261121-120000 --input flowers.csv --output out.csv
+    Predict {
+        /// A run directory written by `strata fit`.
+        run_dir: PathBuf,
+        /// Input rows: a CSV file with the feature columns by name, or an IDX image file.
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write the predictions as CSV (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the Keras-style summary of a spec's network or of a run's.
+    ///
+    /// Example: strata summary examples/iris.toml
+    Summary {
+        /// A spec file or a run directory.
+        target: PathBuf,
+    },
+    /// Draw a run's learning curves again (learning_curves.png and .svg in the run directory).
+    ///
+    /// Example: strata plot runs/iris-20261121-120000
+    Plot {
+        /// A run directory written by `strata fit`.
+        run_dir: PathBuf,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("--version" | "-V") => {
-            println!("strata {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Some("--help" | "-h") => {
-            println!("strata {}\n\nUsage: strata [iris]\n\n  iris   train lecture 000's Iris regression on the embedded data (the default)", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        None | Some("iris") => match iris() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Some(other) => {
-            eprintln!("error: unknown command {other:?} (try --help)");
-            ExitCode::from(2)
+    let cli = Cli::parse();
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
 
-fn iris() -> strata::Result<()> {
-    use strata::nn::Network;
-    let network = strata::lectures::iris_network(strata::lectures::IRIS_SEED)?;
-    println!("{}", network.summary());
-    let run = strata::lectures::iris_regression(strata::lectures::IRIS_SEED, 2)?;
-    println!(
-        "test MSE: {:.4} (lecture 000 reports 0.1016; Keras 3 gives a median of 0.21 over 3 seeds)",
-        run.test_mse
-    );
-    Ok(())
+fn execute(command: Option<Command>) -> strata::Result<()> {
+    match command {
+        None => {
+            let options = FitOptions {
+                verbose: 1,
+                ..FitOptions::default()
+            };
+            let report = run::fit_spec_text(IRIS_SPEC, Path::new("examples/iris.toml"), &options)?;
+            println!("{}", report.model.summary());
+            let mse = figure(&report.results, "loss");
+            println!("test MSE: {mse:.4} (lecture 000 reports 0.1016; Keras 3 gives a median of 0.21 over 3 seeds)");
+            println!("run directory: {}", report.run_dir.display());
+            Ok(())
+        }
+        Some(Command::Fit {
+            spec,
+            data,
+            epochs,
+            seed,
+            out,
+            init_weights,
+            json,
+            quiet,
+        }) => {
+            let options = FitOptions {
+                data,
+                epochs,
+                seed,
+                out,
+                init_weights,
+                verbose: if quiet || json { 2 } else { 1 },
+            };
+            let report = run::fit_spec(&spec, &options)?;
+            println!("{}", report.model.summary());
+            let figures: Vec<String> = report
+                .results
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.4}"))
+                .collect();
+            println!(
+                "{} ({}): {}",
+                report.evaluated_on,
+                report.run_dir.display(),
+                figures.join(", ")
+            );
+            println!(
+                "time per epoch: {:.3}s over {} epochs",
+                report.seconds_per_epoch, report.epochs
+            );
+            if json {
+                let mut obj = serde_json::Map::new();
+                for (k, v) in &report.results {
+                    obj.insert(k.clone(), serde_json::json!(v));
+                }
+                if report.results.iter().any(|(k, _)| k == "loss")
+                    && report.model.loss().name() == "mse"
+                {
+                    obj.insert(
+                        "mse".into(),
+                        serde_json::json!(figure(&report.results, "loss")),
+                    );
+                }
+                for name in report.history.names() {
+                    if !name.starts_with("val_") && name != "learning_rate" {
+                        if let Some(last) = report.history.get(name).and_then(|v| v.last()) {
+                            obj.insert(format!("train_{name}"), serde_json::json!(last));
+                        }
+                    }
+                }
+                obj.insert(
+                    "evaluated_on".into(),
+                    serde_json::json!(report.evaluated_on),
+                );
+                obj.insert("epochs".into(), serde_json::json!(report.epochs));
+                obj.insert(
+                    "seconds_per_epoch".into(),
+                    serde_json::json!(report.seconds_per_epoch),
+                );
+                obj.insert(
+                    "run_dir".into(),
+                    serde_json::json!(report.run_dir.display().to_string()),
+                );
+                println!("{}", serde_json::Value::Object(obj));
+            }
+            Ok(())
+        }
+        Some(Command::Evaluate {
+            run_dir,
+            data,
+            json,
+        }) => {
+            let (results, on) = run::evaluate_run(&run_dir, data.as_deref())?;
+            let figures: Vec<String> = results.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+            println!("{on}: {}", figures.join(", "));
+            if json {
+                let mut obj: serde_json::Map<String, serde_json::Value> = results
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                    .collect();
+                obj.insert("evaluated_on".into(), serde_json::json!(on));
+                obj.insert(
+                    "run_dir".into(),
+                    serde_json::json!(run_dir.display().to_string()),
+                );
+                println!("{}", serde_json::Value::Object(obj));
+            }
+            Ok(())
+        }
+        Some(Command::Predict {
+            run_dir,
+            input,
+            output,
+        }) => {
+            let csv = run::predict_run(&run_dir, &input)?;
+            match output {
+                Some(path) => strata::io::write_atomic(&path, csv.as_bytes()),
+                None => {
+                    print!("{csv}");
+                    Ok(())
+                }
+            }
+        }
+        Some(Command::Summary { target }) => {
+            let summary = if target.is_dir() {
+                run::load_run(&target)?.model.summary()
+            } else {
+                let spec = strata::spec::Spec::from_file(&target)?;
+                run::build_model(&spec, spec.fit.seed)?.summary()
+            };
+            print!("{summary}");
+            Ok(())
+        }
+        Some(Command::Plot { run_dir }) => {
+            let path = run_dir.join("history.csv");
+            let text = std::fs::read_to_string(&path).map_err(|source| strata::Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let history = strata::train::History::from_csv(&text).map_err(|message| {
+                strata::Error::Parse {
+                    path,
+                    line: 0,
+                    message,
+                }
+            })?;
+            strata::plot::learning_curves(
+                &history,
+                &run_dir.join("learning_curves.png"),
+                &run_dir.join("learning_curves.svg"),
+            )?;
+            println!("wrote {}", run_dir.join("learning_curves.png").display());
+            Ok(())
+        }
+    }
+}
+
+fn figure(results: &[(String, f64)], name: &str) -> f64 {
+    results
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or(f64::NAN, |(_, v)| *v)
 }

@@ -484,9 +484,11 @@ fn schedule_from(value: Value) -> std::result::Result<Schedule, String> {
             decay_steps: f.u64("decay_steps", 1)?,
             alpha: f.f64("alpha", 0.0)?,
         },
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unknown schedule {other:?} (expected step_decay, exponential_decay or cosine_decay)"
-        )),
+        ))
+        }
     };
     f.done(&kind)?;
     Ok(s)

@@ -57,8 +57,20 @@ impl<T: Element> Sequential<T> {
     pub fn push(&mut self, config: LayerConfig) -> Result<()> {
         let name = self.names.claim(config.requested_name(), config.stem())?;
         let input = self.output_shape_now().clone();
-        let layer = config.build::<T>(&input, name, &mut self.rng)?;
-        let out = layer.output_shape(&input)?;
+        let previous = self.layers.last().map_or("input", |l| l.name()).to_string();
+        // The error names both ends of the chain: which layer could not follow which.
+        let context = |e: Error| match e {
+            Error::InvalidShape { op, shape, reason } => Error::InvalidShape {
+                op: format!("{op} (after '{previous}', whose output is {input})"),
+                shape,
+                reason,
+            },
+            other => other,
+        };
+        let layer = config
+            .build::<T>(&input, name, &mut self.rng)
+            .map_err(context)?;
+        let out = layer.output_shape(&input).map_err(context)?;
         self.layers.push(layer);
         self.shapes.push(out);
         self.configs.push(config);

@@ -42,6 +42,41 @@ impl History {
         self.columns.first().map_or(0, |(_, v)| v.len())
     }
 
+    /// Read back the CSV written by [`History::to_csv`].
+    ///
+    /// # Errors
+    /// When the header does not start with `epoch` or a value is not a number (names the line).
+    pub fn from_csv(text: &str) -> std::result::Result<History, String> {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().ok_or("empty history")?.split(',').collect();
+        if header.first() != Some(&"epoch") {
+            return Err("the header must start with `epoch`".into());
+        }
+        let mut history = History::new();
+        for (i, line) in lines.enumerate() {
+            let values: Vec<&str> = line.split(',').collect();
+            if values.len() != header.len() {
+                return Err(format!(
+                    "line {}: {} values for {} columns",
+                    i + 2,
+                    values.len(),
+                    header.len()
+                ));
+            }
+            let row = header[1..]
+                .iter()
+                .zip(&values[1..])
+                .map(|(name, v)| {
+                    v.parse::<f64>()
+                        .map(|v| (name.to_string(), v))
+                        .map_err(|_| format!("line {}: {v:?} is not a number", i + 2))
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            history.push(&row);
+        }
+        Ok(history)
+    }
+
     /// The table as CSV: `epoch,loss,...` then one row per epoch.
     pub fn to_csv(&self) -> String {
         let mut s = String::from("epoch");
