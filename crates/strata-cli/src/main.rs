@@ -101,10 +101,7 @@ fn main() -> ExitCode {
 fn execute(command: Option<Command>) -> strata::Result<()> {
     match command {
         None => {
-            let options = FitOptions {
-                verbose: 1,
-                ..FitOptions::default()
-            };
+            let options = FitOptions { verbose: 1, ..FitOptions::default() };
             let report = run::fit_spec_text(IRIS_SPEC, Path::new("examples/iris.toml"), &options)?;
             println!("{}", report.model.summary());
             let mse = figure(&report.results, "loss");
@@ -112,53 +109,21 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
             println!("run directory: {}", report.run_dir.display());
             Ok(())
         }
-        Some(Command::Fit {
-            spec,
-            data,
-            epochs,
-            seed,
-            out,
-            init_weights,
-            json,
-            quiet,
-        }) => {
-            let options = FitOptions {
-                data,
-                epochs,
-                seed,
-                out,
-                init_weights,
-                verbose: if quiet || json { 2 } else { 1 },
-            };
+        Some(Command::Fit { spec, data, epochs, seed, out, init_weights, json, quiet }) => {
+            let options =
+                FitOptions { data, epochs, seed, out, init_weights, verbose: if quiet || json { 2 } else { 1 } };
             let report = run::fit_spec(&spec, &options)?;
             println!("{}", report.model.summary());
-            let figures: Vec<String> = report
-                .results
-                .iter()
-                .map(|(k, v)| format!("{k} {v:.4}"))
-                .collect();
-            println!(
-                "{} ({}): {}",
-                report.evaluated_on,
-                report.run_dir.display(),
-                figures.join(", ")
-            );
-            println!(
-                "time per epoch: {:.3}s over {} epochs",
-                report.seconds_per_epoch, report.epochs
-            );
+            let figures: Vec<String> = report.results.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+            println!("{} ({}): {}", report.evaluated_on, report.run_dir.display(), figures.join(", "));
+            println!("time per epoch: {:.3}s over {} epochs", report.seconds_per_epoch, report.epochs);
             if json {
                 let mut obj = serde_json::Map::new();
                 for (k, v) in &report.results {
                     obj.insert(k.clone(), serde_json::json!(v));
                 }
-                if report.results.iter().any(|(k, _)| k == "loss")
-                    && report.model.loss().name() == "mse"
-                {
-                    obj.insert(
-                        "mse".into(),
-                        serde_json::json!(figure(&report.results, "loss")),
-                    );
+                if report.results.iter().any(|(k, _)| k == "loss") && report.model.loss().name() == "mse" {
+                    obj.insert("mse".into(), serde_json::json!(figure(&report.results, "loss")));
                 }
                 for name in report.history.names() {
                     if !name.starts_with("val_") && name != "learning_rate" {
@@ -167,50 +132,28 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
                         }
                     }
                 }
-                obj.insert(
-                    "evaluated_on".into(),
-                    serde_json::json!(report.evaluated_on),
-                );
+                obj.insert("evaluated_on".into(), serde_json::json!(report.evaluated_on));
                 obj.insert("epochs".into(), serde_json::json!(report.epochs));
-                obj.insert(
-                    "seconds_per_epoch".into(),
-                    serde_json::json!(report.seconds_per_epoch),
-                );
-                obj.insert(
-                    "run_dir".into(),
-                    serde_json::json!(report.run_dir.display().to_string()),
-                );
+                obj.insert("seconds_per_epoch".into(), serde_json::json!(report.seconds_per_epoch));
+                obj.insert("run_dir".into(), serde_json::json!(report.run_dir.display().to_string()));
                 println!("{}", serde_json::Value::Object(obj));
             }
             Ok(())
         }
-        Some(Command::Evaluate {
-            run_dir,
-            data,
-            json,
-        }) => {
+        Some(Command::Evaluate { run_dir, data, json }) => {
             let (results, on) = run::evaluate_run(&run_dir, data.as_deref())?;
             let figures: Vec<String> = results.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
             println!("{on}: {}", figures.join(", "));
             if json {
-                let mut obj: serde_json::Map<String, serde_json::Value> = results
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::json!(v)))
-                    .collect();
+                let mut obj: serde_json::Map<String, serde_json::Value> =
+                    results.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
                 obj.insert("evaluated_on".into(), serde_json::json!(on));
-                obj.insert(
-                    "run_dir".into(),
-                    serde_json::json!(run_dir.display().to_string()),
-                );
+                obj.insert("run_dir".into(), serde_json::json!(run_dir.display().to_string()));
                 println!("{}", serde_json::Value::Object(obj));
             }
             Ok(())
         }
-        Some(Command::Predict {
-            run_dir,
-            input,
-            output,
-        }) => {
+        Some(Command::Predict { run_dir, input, output }) => {
             let csv = run::predict_run(&run_dir, &input)?;
             match output {
                 Some(path) => strata::io::write_atomic(&path, csv.as_bytes()),
@@ -232,16 +175,12 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
         }
         Some(Command::Plot { run_dir }) => {
             let path = run_dir.join("history.csv");
-            let text = std::fs::read_to_string(&path).map_err(|source| strata::Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let history = strata::train::History::from_csv(&text).map_err(|message| {
-                strata::Error::Parse {
-                    path,
-                    line: 0,
-                    message,
-                }
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| strata::Error::Io { path: path.clone(), source })?;
+            let history = strata::train::History::from_csv(&text).map_err(|message| strata::Error::Parse {
+                path,
+                line: 0,
+                message,
             })?;
             strata::plot::learning_curves(
                 &history,
@@ -255,8 +194,5 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
 }
 
 fn figure(results: &[(String, f64)], name: &str) -> f64 {
-    results
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or(f64::NAN, |(_, v)| *v)
+    results.iter().find(|(k, _)| k == name).map_or(f64::NAN, |(_, v)| *v)
 }

@@ -9,11 +9,7 @@ fn root() -> PathBuf {
 }
 
 fn strata(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_strata")).args(args).current_dir(root()).output().expect("the binary runs")
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -38,13 +34,7 @@ fn json(o: &Output) -> serde_json::Value {
 
 #[test]
 fn every_example_spec_trains_and_writes_a_complete_run() {
-    for (spec, epochs) in [
-        ("iris", "3"),
-        ("iris_species", "3"),
-        ("xor", "5"),
-        ("gates", "5"),
-        ("not", "5"),
-    ] {
+    for (spec, epochs) in [("iris", "3"), ("iris_species", "3"), ("xor", "5"), ("gates", "5"), ("not", "5")] {
         let out = temp(spec);
         let o = strata(&[
             "fit",
@@ -70,11 +60,7 @@ fn every_example_spec_trains_and_writes_a_complete_run() {
             assert!(out.join(file).exists(), "{spec}: {file} missing");
         }
         let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
-        assert_eq!(
-            history.lines().count(),
-            1 + epochs.parse::<usize>().unwrap(),
-            "{spec}: one row per epoch"
-        );
+        assert_eq!(history.lines().count(), 1 + epochs.parse::<usize>().unwrap(), "{spec}: one row per epoch");
         let png = std::fs::read(out.join("learning_curves.png")).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{spec}: a PNG signature");
         assert_eq!(&png[12..16], b"IHDR");
@@ -83,10 +69,7 @@ fn every_example_spec_trains_and_writes_a_complete_run() {
 
         // The weights load back (in the library) and predict bit for bit what the binary does.
         let run = strata::run::load_run(&out).unwrap();
-        let table = std::env::temp_dir().join(format!(
-            "strata-cli-input-{spec}-{}.csv",
-            std::process::id()
-        ));
+        let table = std::env::temp_dir().join(format!("strata-cli-input-{spec}-{}.csv", std::process::id()));
         let features = &run.spec.data.features;
         let rows: Vec<String> = (0..3)
             .map(|r| {
@@ -98,38 +81,20 @@ fn every_example_spec_trains_and_writes_a_complete_run() {
                     .join(",")
             })
             .collect();
-        std::fs::write(
-            &table,
-            format!("{}\n{}\n", features.join(","), rows.join("\n")),
-        )
-        .unwrap();
-        let o = strata(&[
-            "predict",
-            out.to_str().unwrap(),
-            "--input",
-            table.to_str().unwrap(),
-        ]);
+        std::fs::write(&table, format!("{}\n{}\n", features.join(","), rows.join("\n"))).unwrap();
+        let o = strata(&["predict", out.to_str().unwrap(), "--input", table.to_str().unwrap()]);
         assert!(o.status.success(), "{spec}: {}", stderr(&o));
         let cli: Vec<f32> = stdout(&o)
             .lines()
             .skip(1)
-            .flat_map(|l| {
-                l.split(',')
-                    .filter_map(|v| v.parse::<f32>().ok())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|l| l.split(',').filter_map(|v| v.parse::<f32>().ok()).collect::<Vec<_>>())
             .collect();
         let x = strata::Tensor::<f32>::from_vec(
-            rows.iter()
-                .flat_map(|r| r.split(',').map(|v| v.parse::<f32>().unwrap()))
-                .collect(),
+            rows.iter().flat_map(|r| r.split(',').map(|v| v.parse::<f32>().unwrap())).collect(),
             [3, features.len()],
         )
         .unwrap();
-        let lib = run
-            .model
-            .predict(&run.scaler.transform(&x).unwrap(), 32)
-            .unwrap();
+        let lib = run.model.predict(&run.scaler.transform(&x).unwrap(), 32).unwrap();
         assert_eq!(
             cli.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             lib.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
@@ -138,11 +103,7 @@ fn every_example_spec_trains_and_writes_a_complete_run() {
 
         let o = strata(&["evaluate", out.to_str().unwrap(), "--json"]);
         assert!(o.status.success(), "{spec}: {}", stderr(&o));
-        assert_eq!(
-            json(&o)["loss"],
-            j["loss"],
-            "{spec}: evaluate agrees with fit"
-        );
+        assert_eq!(json(&o)["loss"], j["loss"], "{spec}: evaluate agrees with fit");
         std::fs::remove_dir_all(&out).unwrap();
         std::fs::remove_file(&table).unwrap();
     }
@@ -159,16 +120,7 @@ fn summary_plot_and_no_argument_run() {
     assert!(stdout(&o).contains("Example: strata fit examples/iris.toml"));
 
     let out = temp("plot");
-    assert!(strata(&[
-        "fit",
-        "examples/xor.toml",
-        "--epochs",
-        "4",
-        "--out",
-        out.to_str().unwrap()
-    ])
-    .status
-    .success());
+    assert!(strata(&["fit", "examples/xor.toml", "--epochs", "4", "--out", out.to_str().unwrap()]).status.success());
     std::fs::remove_file(out.join("learning_curves.png")).unwrap();
     let o = strata(&["plot", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -209,92 +161,41 @@ fn bad_input_is_a_clear_error() {
         let o = strata(args);
         let err = stderr(&o);
         assert!(!o.status.success(), "{args:?} succeeded");
-        assert!(
-            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-            "{args:?}: {err}"
-        );
-        assert!(
-            err.trim().lines().count() <= 3,
-            "{args:?}: one paragraph: {err}"
-        );
+        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{args:?}: {err}");
+        assert!(err.trim().lines().count() <= 3, "{args:?}: one paragraph: {err}");
         for n in needles {
             assert!(err.contains(n), "{args:?}: {err:?} lacks {n:?}");
         }
     };
-    let unknown_key = write(
-        "key.toml",
-        &iris.replace("batch_size = 32", "batch_sise = 32"),
-    );
+    let unknown_key = write("key.toml", &iris.replace("batch_size = 32", "batch_sise = 32"));
     check(&["fit", &unknown_key], &["key.toml:27", "batch_sise"]);
-    let unknown_layer = write(
-        "layer.toml",
-        &iris.replace(
-            r#"type = "dense", units = 64"#,
-            r#"type = "conv9", units = 64"#,
-        ),
-    );
+    let unknown_layer =
+        write("layer.toml", &iris.replace(r#"type = "dense", units = 64"#, r#"type = "conv9", units = 64"#));
     check(&["fit", &unknown_layer], &["layer.toml:15", "conv9"]);
-    let no_flatten = write(
-        "shapes.toml",
-        &iris.replace("input_shape = [2]", "input_shape = [2, 3]"),
-    );
+    let no_flatten = write("shapes.toml", &iris.replace("input_shape = [2]", "input_shape = [2, 3]"));
     check(&["fit", &no_flatten], &["hidden1", "input", "[2, 3]"]);
     check(
-        &[
-            "fit",
-            "examples/fashion_mnist.toml",
-            "--data",
-            "/nonexistent/fashion",
-        ],
+        &["fit", "examples/fashion_mnist.toml", "--data", "/nonexistent/fashion"],
         &["/nonexistent/fashion", "train-images-idx3-ubyte"],
     );
-    check(
-        &["fit", "/nonexistent/spec.toml"],
-        &["/nonexistent/spec.toml"],
-    );
+    check(&["fit", "/nonexistent/spec.toml"], &["/nonexistent/spec.toml"]);
 
     // Weights files: a missing tensor, a wrong shape, a corrupted header.
     let out = dir.join("run");
-    assert!(strata(&[
-        "fit",
-        "examples/xor.toml",
-        "--epochs",
-        "1",
-        "--out",
-        out.to_str().unwrap()
-    ])
-    .status
-    .success());
+    assert!(strata(&["fit", "examples/xor.toml", "--epochs", "1", "--out", out.to_str().unwrap()]).status.success());
     let iris_run = dir.join("iris-run");
-    assert!(strata(&[
-        "fit",
-        "examples/iris.toml",
-        "--epochs",
-        "1",
-        "--out",
-        iris_run.to_str().unwrap()
-    ])
-    .status
-    .success());
+    assert!(strata(&["fit", "examples/iris.toml", "--epochs", "1", "--out", iris_run.to_str().unwrap()])
+        .status
+        .success());
     let xor_weights = out.join("model.safetensors");
     check(
-        &[
-            "fit",
-            "examples/iris.toml",
-            "--init-weights",
-            xor_weights.to_str().unwrap(),
-        ],
+        &["fit", "examples/iris.toml", "--init-weights", xor_weights.to_str().unwrap()],
         &["model.safetensors", "unexpected tensor"],
     );
     let wide = write("wide.toml", &iris.replace("units = 64", "units = 65"));
     let iris_weights = iris_run.join("model.safetensors");
     check(
-        &[
-            "fit",
-            &wide,
-            "--init-weights",
-            iris_weights.to_str().unwrap(),
-        ],
+        &["fit", &wide, "--init-weights", iris_weights.to_str().unwrap()],
         &["hidden2.kernel", "[32, 64]", "[32, 65]"],
     );
     let mut bytes = std::fs::read(&iris_weights).unwrap();
@@ -302,37 +203,16 @@ fn bad_input_is_a_clear_error() {
     let corrupt = dir.join("corrupt.safetensors");
     std::fs::write(&corrupt, &bytes).unwrap();
     check(
-        &[
-            "fit",
-            "examples/iris.toml",
-            "--init-weights",
-            corrupt.to_str().unwrap(),
-        ],
+        &["fit", "examples/iris.toml", "--init-weights", corrupt.to_str().unwrap()],
         &["corrupt.safetensors", "not a valid safetensors file"],
     );
     // An output directory that cannot be written (a path under a regular file).
     let blocker = write("file", "x");
-    check(
-        &[
-            "fit",
-            "examples/xor.toml",
-            "--epochs",
-            "1",
-            "--out",
-            &format!("{blocker}/run"),
-        ],
-        &["file/run"],
-    );
-    check(
-        &["evaluate", "/nonexistent/run"],
-        &["/nonexistent/run/model.json"],
-    );
+    check(&["fit", "examples/xor.toml", "--epochs", "1", "--out", &format!("{blocker}/run")], &["file/run"]);
+    check(&["evaluate", "/nonexistent/run"], &["/nonexistent/run/model.json"]);
     // Argument errors are clap's: the message, the usage line and a pointer to --help.
     let o = strata(&["nonsense"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("unrecognized subcommand 'nonsense'")
-            && !stderr(&o).contains("panicked")
-    );
+    assert!(stderr(&o).contains("unrecognized subcommand 'nonsense'") && !stderr(&o).contains("panicked"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,59 +11,16 @@ use strata::Tensor;
 /// (m, k, n, transpose lhs, transpose rhs, what it is in the W2 model)
 const CASES: &[(usize, usize, usize, bool, bool, &str)] = &[
     (1024, 1024, 1024, false, false, "1024x1024 by 1024x1024"),
-    (
-        32,
-        784,
-        128,
-        false,
-        false,
-        "32x784 by 784x128 (dense 1 forward)",
-    ),
-    (
-        784,
-        32,
-        128,
-        true,
-        false,
-        "784x32 by 32x128 (dense 1 kernel grad, xᵀ·g)",
-    ),
-    (
-        32,
-        128,
-        784,
-        false,
-        true,
-        "32x128 by 128x784 (input grad, g·Wᵀ)",
-    ),
-    (
-        32,
-        128,
-        10,
-        false,
-        false,
-        "32x128 by 128x10 (dense 2 forward)",
-    ),
-    (
-        128,
-        32,
-        10,
-        true,
-        false,
-        "128x32 by 32x10 (dense 2 kernel grad)",
-    ),
-    (
-        32,
-        10,
-        128,
-        false,
-        true,
-        "32x10 by 10x128 (dense 2 input grad)",
-    ),
+    (32, 784, 128, false, false, "32x784 by 784x128 (dense 1 forward)"),
+    (784, 32, 128, true, false, "784x32 by 32x128 (dense 1 kernel grad, xᵀ·g)"),
+    (32, 128, 784, false, true, "32x128 by 128x784 (input grad, g·Wᵀ)"),
+    (32, 128, 10, false, false, "32x128 by 128x10 (dense 2 forward)"),
+    (128, 32, 10, true, false, "128x32 by 32x10 (dense 2 kernel grad)"),
+    (32, 10, 128, false, true, "32x10 by 10x128 (dense 2 input grad)"),
 ];
 
 fn main() {
-    let threads =
-        std::env::var("STRATA_NUM_THREADS").unwrap_or_else(|_| "default (physical cores)".into());
+    let threads = std::env::var("STRATA_NUM_THREADS").unwrap_or_else(|_| "default (physical cores)".into());
     println!("strata matmul benchmark, f32, threads: {threads}");
     println!("| shape | GFLOP/s (best of 5) |");
     println!("|---|---|");

@@ -15,11 +15,8 @@ fn main() -> ExitCode {
         .position(|a| a == "--min-accuracy")
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse::<f64>().ok());
-    let dir = args
-        .first()
-        .filter(|a| !a.starts_with("--"))
-        .cloned()
-        .unwrap_or_else(|| "../shared/data/fashion-mnist".into());
+    let dir =
+        args.first().filter(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "../shared/data/fashion-mnist".into());
     let start = Instant::now();
     let run = match strata::lectures::fashion_mnist(&dir, 5, 0, 1) {
         Ok(run) => run,
@@ -29,23 +26,13 @@ fn main() -> ExitCode {
         }
     };
     println!("{}", run.model.summary());
-    let acc = run
-        .history
-        .get("sparse_categorical_accuracy")
-        .and_then(|v| v.last().copied())
-        .unwrap_or(f64::NAN);
+    let acc = run.history.get("sparse_categorical_accuracy").and_then(|v| v.last().copied()).unwrap_or(f64::NAN);
     println!("train accuracy {acc:.4} (lecture: 0.8922)");
-    println!(
-        "test accuracy {:.4}, test loss {:.4} (lecture: 0.8792, 0.3378)",
-        run.test_accuracy, run.test_loss
-    );
+    println!("test accuracy {:.4}, test loss {:.4} (lecture: 0.8792, 0.3378)", run.test_accuracy, run.test_loss);
     println!("total time {:.1}s", start.elapsed().as_secs_f64());
     match min {
         Some(min) if run.test_accuracy < min => {
-            eprintln!(
-                "error: test accuracy {:.4} is below the required {min}",
-                run.test_accuracy
-            );
+            eprintln!("error: test accuracy {:.4} is below the required {min}", run.test_accuracy);
             ExitCode::FAILURE
         }
         _ => ExitCode::SUCCESS,

@@ -4,11 +4,8 @@
 
 fn main() -> strata::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(n) = args
-        .iter()
-        .position(|a| a == "--seeds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse::<u64>().ok())
+    if let Some(n) =
+        args.iter().position(|a| a == "--seeds").and_then(|i| args.get(i + 1)).and_then(|s| s.parse::<u64>().ok())
     {
         let mut mses = Vec::new();
         for seed in 0..n {
@@ -17,19 +14,11 @@ fn main() -> strata::Result<()> {
             mses.push(run.test_mse);
         }
         mses.sort_by(f64::total_cmp);
-        println!(
-            "median {:.4}, min {:.4}, max {:.4}",
-            mses[mses.len() / 2],
-            mses[0],
-            mses[mses.len() - 1]
-        );
+        println!("median {:.4}, min {:.4}, max {:.4}", mses[mses.len() / 2], mses[0], mses[mses.len() - 1]);
         return Ok(());
     }
     let run = strata::lectures::iris_regression(strata::lectures::IRIS_SEED, 2)?;
     println!("{}", run.model.summary());
-    println!(
-        "test MSE: {:.4} (lecture: 0.1016; Keras 3 / PyTorch median over 3 seeds: 0.21 / 0.20)",
-        run.test_mse
-    );
+    println!("test MSE: {:.4} (lecture: 0.1016; Keras 3 / PyTorch median over 3 seeds: 0.21 / 0.20)", run.test_mse);
     Ok(())
 }

@@ -75,29 +75,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An [`Error::InvalidArgument`] from anything printable.
     pub fn invalid(context: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::InvalidArgument {
-            context: context.into(),
-            message: message.into(),
-        }
+        Error::InvalidArgument { context: context.into(), message: message.into() }
     }
 
     /// An [`Error::ShapeMismatch`].
     pub fn mismatch(op: &str, lhs: &Shape, rhs: &Shape, reason: impl Into<String>) -> Self {
-        Error::ShapeMismatch {
-            op: op.to_string(),
-            lhs: lhs.clone(),
-            rhs: rhs.clone(),
-            reason: reason.into(),
-        }
+        Error::ShapeMismatch { op: op.to_string(), lhs: lhs.clone(), rhs: rhs.clone(), reason: reason.into() }
     }
 
     /// An [`Error::InvalidShape`].
     pub fn shape(op: &str, shape: &Shape, reason: impl Into<String>) -> Self {
-        Error::InvalidShape {
-            op: op.to_string(),
-            shape: shape.clone(),
-            reason: reason.into(),
-        }
+        Error::InvalidShape { op: op.to_string(), shape: shape.clone(), reason: reason.into() }
     }
 }
 

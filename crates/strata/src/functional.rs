@@ -13,12 +13,7 @@ impl<T: Element> Tensor<T> {
     pub fn logsumexp(&self, axis: isize, keepdim: bool) -> Result<Tensor<T>> {
         // The shift is a constant for the gradient (softmax is shift-invariant), hence detach.
         let shift = self.max_axis(axis, true)?.detach();
-        let lse = self
-            .sub(&shift)?
-            .exp()?
-            .sum_axis(axis, true)?
-            .log()?
-            .add(&shift)?;
+        let lse = self.sub(&shift)?.exp()?.sum_axis(axis, true)?.log()?.add(&shift)?;
         if keepdim {
             Ok(lse)
         } else {
@@ -59,11 +54,7 @@ impl<T: Element> Tensor<T> {
     /// # Errors
     /// Never for valid tensors.
     pub fn gelu(&self) -> Result<Tensor<T>> {
-        let cdf = self
-            .mul_scalar(std::f64::consts::FRAC_1_SQRT_2)?
-            .erf()?
-            .add_scalar(1.0)?
-            .mul_scalar(0.5)?;
+        let cdf = self.mul_scalar(std::f64::consts::FRAC_1_SQRT_2)?.erf()?.add_scalar(1.0)?.mul_scalar(0.5)?;
         self.mul(&cdf)
     }
 

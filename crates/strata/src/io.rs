@@ -12,22 +12,14 @@ use std::path::Path;
 /// When the directory is missing or read-only, or the disk is full; the old file stays intact
 /// and the error names the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid("write", format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
+    let file_name =
+        path.file_name().ok_or_else(|| Error::invalid("write", format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let mut file = File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -77,15 +69,11 @@ pub fn save_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>
     let views = buffers
         .iter()
         .map(|(name, shape, bytes)| {
-            Ok((
-                name.as_str(),
-                safetensors::tensor::TensorView::new(dtype_of::<T>(), shape.clone(), bytes)?,
-            ))
+            Ok((name.as_str(), safetensors::tensor::TensorView::new(dtype_of::<T>(), shape.clone(), bytes)?))
         })
         .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| Error::invalid("save_weights", e.to_string()))?;
-    let bytes = safetensors::serialize(views, None)
-        .map_err(|e| Error::invalid("save_weights", e.to_string()))?;
+    let bytes = safetensors::serialize(views, None).map_err(|e| Error::invalid("save_weights", e.to_string()))?;
     write_atomic(path, &bytes)
 }
 
@@ -97,53 +85,26 @@ pub fn save_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>
 /// element type or shape (the error names the file and the tensor).
 pub fn load_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let bad = |message: String| Error::Parse {
-        path: path.to_path_buf(),
-        line: 0,
-        message,
-    };
-    let file = SafeTensors::deserialize(&bytes)
-        .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+    let bytes = fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bad = |message: String| Error::Parse { path: path.to_path_buf(), line: 0, message };
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
     let named = network.named_params();
     // Sorted so the message is the same on every run (the header is a map).
-    let mut unexpected: Vec<&str> = file
-        .names()
-        .into_iter()
-        .filter(|name| !named.iter().any(|(n, _)| n == name))
-        .collect();
+    let mut unexpected: Vec<&str> =
+        file.names().into_iter().filter(|name| !named.iter().any(|(n, _)| n == name)).collect();
     unexpected.sort_unstable();
     if !unexpected.is_empty() {
-        let list = unexpected
-            .iter()
-            .map(|n| format!("'{n}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(bad(format!(
-            "unexpected tensor {list}: the network has no such parameter"
-        )));
+        let list = unexpected.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
+        return Err(bad(format!("unexpected tensor {list}: the network has no such parameter")));
     }
     let mut loaded = Vec::with_capacity(named.len());
     for (name, param) in &named {
-        let view = file
-            .tensor(name)
-            .map_err(|_| bad(format!("missing tensor '{name}'")))?;
+        let view = file.tensor(name).map_err(|_| bad(format!("missing tensor '{name}'")))?;
         if view.dtype() != dtype_of::<T>() {
-            return Err(bad(format!(
-                "tensor '{name}' is {:?}, the network holds {}",
-                view.dtype(),
-                T::NAME
-            )));
+            return Err(bad(format!("tensor '{name}' is {:?}, the network holds {}", view.dtype(), T::NAME)));
         }
         if view.shape() != param.shape().dims() {
-            return Err(bad(format!(
-                "tensor '{name}' has shape {:?}, the parameter {}",
-                view.shape(),
-                param.shape()
-            )));
+            return Err(bad(format!("tensor '{name}' has shape {:?}, the parameter {}", view.shape(), param.shape())));
         }
         let values: Vec<T> = view.data().chunks_exact(T::BYTES).map(T::read_le).collect();
         loaded.push(Tensor::from_vec(values, view.shape().to_vec())?);

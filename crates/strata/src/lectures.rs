@@ -19,11 +19,7 @@ pub const IRIS_SEED: u64 = 10;
 /// # Errors
 /// Never for this fixed architecture; `Result` because building layers can fail in general.
 pub fn iris_network(seed: u64) -> Result<Sequential<f32>> {
-    let relu = |units, name| {
-        DenseConfig::new(units)
-            .activation(Activation::Relu)
-            .name(name)
-    };
+    let relu = |units, name| DenseConfig::new(units).activation(Activation::Relu).name(name);
     Sequential::new([2], seed)
         .add(relu(32, "hidden1"))?
         .add(relu(64, "hidden2"))?
@@ -48,11 +44,7 @@ pub struct IrisRun {
 /// Only if training fails (it does not on this fixed data).
 pub fn iris_regression(seed: u64, verbose: u8) -> Result<IrisRun> {
     let (x_train, y_train, x_test, y_test) = iris::lecture_regression_split::<f32>()?;
-    let mut model = iris_network(seed)?.compile(
-        OptimizerConfig::Sgd(Sgd::new(0.01)),
-        Loss::MeanSquaredError,
-        &[],
-    )?;
+    let mut model = iris_network(seed)?.compile(OptimizerConfig::Sgd(Sgd::new(0.01)), Loss::MeanSquaredError, &[])?;
     let config = FitConfig {
         epochs: 100,
         batch_size: 32,
@@ -63,11 +55,7 @@ pub fn iris_regression(seed: u64, verbose: u8) -> Result<IrisRun> {
     };
     let history = model.fit(&x_train, &y_train, &config)?;
     let test_mse = model.evaluate(&x_test, &y_test, 32)?[0].1;
-    Ok(IrisRun {
-        model,
-        history,
-        test_mse,
-    })
+    Ok(IrisRun { model, history, test_mse })
 }
 
 /// A single perceptron with the unit-step activation (lectures 001 and 002):
@@ -101,12 +89,7 @@ impl Perceptron {
 ///
 /// # Errors
 /// When `x` is not `[rows, inputs]` or `y` not `[rows, 1]`.
-pub fn train_perceptron(
-    x: &Tensor<f64>,
-    y: &Tensor<f64>,
-    learning_rate: f64,
-    max_epochs: usize,
-) -> Result<Perceptron> {
+pub fn train_perceptron(x: &Tensor<f64>, y: &Tensor<f64>, learning_rate: f64, max_epochs: usize) -> Result<Perceptron> {
     let (rows, inputs) = x.shape().dims2("train_perceptron")?;
     if y.dims() != [rows, 1] {
         return Err(crate::Error::mismatch(
@@ -116,12 +99,7 @@ pub fn train_perceptron(
             format!("targets must be [{rows}, 1]"),
         ));
     }
-    let mut p = Perceptron {
-        weights: Tensor::zeros([inputs, 1]),
-        bias: 0.0,
-        epochs: 0,
-        converged: false,
-    };
+    let mut p = Perceptron { weights: Tensor::zeros([inputs, 1]), bias: 0.0, epochs: 0, converged: false };
     while p.epochs < max_epochs && !p.converged {
         p.epochs += 1;
         p.converged = true;
@@ -130,9 +108,7 @@ pub fn train_perceptron(
             let error = y.data()[r] - p.predict(&row)?.item()?;
             if error != 0.0 {
                 p.converged = false;
-                p.weights = p
-                    .weights
-                    .add(&row.t()?.mul_scalar(learning_rate * error)?)?;
+                p.weights = p.weights.add(&row.t()?.mul_scalar(learning_rate * error)?)?;
                 p.bias += learning_rate * error;
             }
         }
@@ -181,19 +157,8 @@ pub fn fashion_mnist(
         Loss::SparseCategoricalCrossentropy { from_logits: false },
         &[crate::train::Metric::Accuracy],
     )?;
-    let config = FitConfig {
-        epochs,
-        batch_size: 32,
-        seed,
-        verbose,
-        ..FitConfig::default()
-    };
+    let config = FitConfig { epochs, batch_size: 32, seed, verbose, ..FitConfig::default() };
     let history = model.fit(&data.x_train, &data.y_train, &config)?;
     let results = model.evaluate(&data.x_test, &data.y_test, 32)?;
-    Ok(FashionMnistRun {
-        model,
-        history,
-        test_loss: results[0].1,
-        test_accuracy: results[1].1,
-    })
+    Ok(FashionMnistRun { model, history, test_loss: results[0].1, test_accuracy: results[1].1 })
 }

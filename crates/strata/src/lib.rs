@@ -47,8 +47,7 @@ pub use threads::{num_threads, set_num_threads};
 pub mod prelude {
     pub use crate::loss::Loss;
     pub use crate::nn::{
-        Activation, DenseConfig, DropoutConfig, GraphBuilder, Layer, LayerConfig, Mode, Network,
-        Sequential,
+        Activation, DenseConfig, DropoutConfig, GraphBuilder, Layer, LayerConfig, Mode, Network, Sequential,
     };
     pub use crate::optim::{Adam, OptimizerConfig, Sgd};
     pub use crate::train::{FitConfig, Metric, Model};

@@ -14,12 +14,7 @@ pub const EPSILON: f64 = 1e-7;
 
 fn ensure_same_shape<T: Element>(op: &str, pred: &Tensor<T>, target: &Tensor<T>) -> Result<()> {
     if pred.shape() != target.shape() {
-        return Err(Error::mismatch(
-            op,
-            pred.shape(),
-            target.shape(),
-            "prediction and target shapes must match",
-        ));
+        return Err(Error::mismatch(op, pred.shape(), target.shape(), "prediction and target shapes must match"));
     }
     if pred.numel() == 0 {
         return Err(Error::shape(op, pred.shape(), "empty batch"));
@@ -53,19 +48,12 @@ pub fn mae<T: Element>(pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>
 pub fn huber<T: Element>(pred: &Tensor<T>, target: &Tensor<T>, delta: f64) -> Result<Tensor<T>> {
     ensure_same_shape("huber", pred, target)?;
     if delta.is_nan() || delta <= 0.0 {
-        return Err(Error::invalid(
-            "huber",
-            format!("delta must be > 0, got {delta}"),
-        ));
+        return Err(Error::invalid("huber", format!("delta must be > 0, got {delta}")));
     }
     let abs = pred.sub(target)?.abs()?;
     let quadratic = abs.clamp(0.0, delta)?;
     let linear = abs.sub(&quadratic)?;
-    quadratic
-        .square()?
-        .mul_scalar(0.5)?
-        .add(&linear.mul_scalar(delta)?)?
-        .mean()
+    quadratic.square()?.mul_scalar(0.5)?.add(&linear.mul_scalar(delta)?)?.mean()
 }
 
 /// Binary cross-entropy on probabilities: `-mean(y log p + (1 - y) log(1 - p))`, `p` clipped.
@@ -76,10 +64,7 @@ pub fn binary_crossentropy<T: Element>(prob: &Tensor<T>, target: &Tensor<T>) -> 
     ensure_same_shape("binary_crossentropy", prob, target)?;
     let p = prob.clamp(EPSILON, 1.0 - EPSILON)?;
     let positive = target.mul(&p.log()?)?;
-    let negative = target
-        .neg()?
-        .add_scalar(1.0)?
-        .mul(&p.neg()?.add_scalar(1.0)?.log()?)?;
+    let negative = target.neg()?.add_scalar(1.0)?.mul(&p.neg()?.add_scalar(1.0)?.log()?)?;
     positive.add(&negative)?.mean()?.neg()
 }
 
@@ -88,17 +73,10 @@ pub fn binary_crossentropy<T: Element>(prob: &Tensor<T>, target: &Tensor<T>) -> 
 ///
 /// # Errors
 /// When the shapes differ or the batch is empty.
-pub fn binary_crossentropy_from_logits<T: Element>(
-    logits: &Tensor<T>,
-    target: &Tensor<T>,
-) -> Result<Tensor<T>> {
+pub fn binary_crossentropy_from_logits<T: Element>(logits: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
     ensure_same_shape("binary_crossentropy", logits, target)?;
     let log_term = logits.abs()?.neg()?.softplus()?;
-    logits
-        .relu()?
-        .sub(&logits.mul(target)?)?
-        .add(&log_term)?
-        .mean()
+    logits.relu()?.sub(&logits.mul(target)?)?.add(&log_term)?.mean()
 }
 
 /// Categorical cross-entropy on probabilities and one-hot (or soft) targets `[n, c]`:
@@ -106,15 +84,10 @@ pub fn binary_crossentropy_from_logits<T: Element>(
 ///
 /// # Errors
 /// When the shapes differ, are not rank 2, or the batch is empty.
-pub fn categorical_crossentropy<T: Element>(
-    prob: &Tensor<T>,
-    target: &Tensor<T>,
-) -> Result<Tensor<T>> {
+pub fn categorical_crossentropy<T: Element>(prob: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
     ensure_same_shape("categorical_crossentropy", prob, target)?;
     prob.shape().dims2("categorical_crossentropy")?;
-    let p = prob
-        .div(&prob.sum_axis(-1, true)?)?
-        .clamp(EPSILON, 1.0 - EPSILON)?;
+    let p = prob.div(&prob.sum_axis(-1, true)?)?.clamp(EPSILON, 1.0 - EPSILON)?;
     target.mul(&p.log()?)?.sum_axis(-1, false)?.mean()?.neg()
 }
 
@@ -122,29 +95,17 @@ pub fn categorical_crossentropy<T: Element>(
 ///
 /// # Errors
 /// When the shapes differ, are not rank 2, or the batch is empty.
-pub fn categorical_crossentropy_from_logits<T: Element>(
-    logits: &Tensor<T>,
-    target: &Tensor<T>,
-) -> Result<Tensor<T>> {
+pub fn categorical_crossentropy_from_logits<T: Element>(logits: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
     ensure_same_shape("categorical_crossentropy", logits, target)?;
     logits.shape().dims2("categorical_crossentropy")?;
-    target
-        .mul(&logits.log_softmax(-1)?)?
-        .sum_axis(-1, false)?
-        .mean()?
-        .neg()
+    target.mul(&logits.log_softmax(-1)?)?.sum_axis(-1, false)?.mean()?.neg()
 }
 
 /// Class indices from a target tensor of shape `[n]` or `[n, 1]` holding whole numbers in `0..classes`.
 ///
 /// # Errors
 /// When the shape is wrong or a value is not a class index (names the value and its row).
-pub fn class_indices<T: Element>(
-    op: &str,
-    target: &Tensor<T>,
-    n: usize,
-    classes: usize,
-) -> Result<Vec<usize>> {
+pub fn class_indices<T: Element>(op: &str, target: &Tensor<T>, n: usize, classes: usize) -> Result<Vec<usize>> {
     let ok_shape = target.dims() == [n] || target.dims() == [n, 1];
     if !ok_shape {
         return Err(Error::mismatch(
@@ -163,10 +124,7 @@ pub fn class_indices<T: Element>(
             if f >= 0.0 && f.fract() == 0.0 && f < classes as f64 {
                 Ok(f as usize)
             } else {
-                Err(Error::invalid(
-                    op,
-                    format!("target {f} in row {row} is not a class index in 0..{classes}"),
-                ))
+                Err(Error::invalid(op, format!("target {f} in row {row} is not a class index in 0..{classes}")))
             }
         })
         .collect()
@@ -177,19 +135,14 @@ pub fn class_indices<T: Element>(
 ///
 /// # Errors
 /// When the prediction is not rank 2, the targets are not `n` class indices, or `n` is 0.
-pub fn sparse_categorical_crossentropy<T: Element>(
-    prob: &Tensor<T>,
-    target: &Tensor<T>,
-) -> Result<Tensor<T>> {
+pub fn sparse_categorical_crossentropy<T: Element>(prob: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
     let op = "sparse_categorical_crossentropy";
     let (n, c) = prob.shape().dims2(op)?;
     let labels = class_indices(op, target, n, c)?;
     if n == 0 {
         return Err(Error::shape(op, prob.shape(), "empty batch"));
     }
-    let p = prob
-        .div(&prob.sum_axis(-1, true)?)?
-        .clamp(EPSILON, 1.0 - EPSILON)?;
+    let p = prob.div(&prob.sum_axis(-1, true)?)?.clamp(EPSILON, 1.0 - EPSILON)?;
     p.log()?.gather(&labels)?.mean()?.neg()
 }
 
@@ -262,18 +215,10 @@ impl Loss {
             Loss::MeanAbsoluteError => mae(pred, target),
             Loss::Huber { delta } => huber(pred, target, delta),
             Loss::BinaryCrossentropy { from_logits: false } => binary_crossentropy(pred, target),
-            Loss::BinaryCrossentropy { from_logits: true } => {
-                binary_crossentropy_from_logits(pred, target)
-            }
-            Loss::CategoricalCrossentropy { from_logits: false } => {
-                categorical_crossentropy(pred, target)
-            }
-            Loss::CategoricalCrossentropy { from_logits: true } => {
-                categorical_crossentropy_from_logits(pred, target)
-            }
-            Loss::SparseCategoricalCrossentropy { from_logits: false } => {
-                sparse_categorical_crossentropy(pred, target)
-            }
+            Loss::BinaryCrossentropy { from_logits: true } => binary_crossentropy_from_logits(pred, target),
+            Loss::CategoricalCrossentropy { from_logits: false } => categorical_crossentropy(pred, target),
+            Loss::CategoricalCrossentropy { from_logits: true } => categorical_crossentropy_from_logits(pred, target),
+            Loss::SparseCategoricalCrossentropy { from_logits: false } => sparse_categorical_crossentropy(pred, target),
             Loss::SparseCategoricalCrossentropy { from_logits: true } => {
                 sparse_categorical_crossentropy_from_logits(pred, target)
             }
@@ -292,16 +237,11 @@ impl Loss {
             "huber" => Loss::Huber { delta: 1.0 },
             "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits: false },
             "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits: false },
-            "sparse_categorical_crossentropy" => {
-                Loss::SparseCategoricalCrossentropy { from_logits: false }
-            }
+            "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy { from_logits: false },
             other => {
                 return Err(Error::invalid(
                     "loss",
-                    format!(
-                        "unknown loss {other:?} (expected one of: {})",
-                        Loss::NAMES.join(", ")
-                    ),
+                    format!("unknown loss {other:?} (expected one of: {})", Loss::NAMES.join(", ")),
                 ))
             }
         })

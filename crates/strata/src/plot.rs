@@ -31,29 +31,16 @@ fn draw_curves<DB: DrawingBackend>(
     history: &History,
 ) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let panels: Vec<&str> = history
-        .names()
-        .into_iter()
-        .filter(|n| !n.starts_with("val_") && *n != "learning_rate")
-        .collect();
+    let panels: Vec<&str> =
+        history.names().into_iter().filter(|n| !n.starts_with("val_") && *n != "learning_rate").collect();
     let areas = root.split_evenly((1, panels.len().max(1)));
     for (area, name) in areas.iter().zip(&panels) {
         let train = history.get(name).unwrap_or(&[]);
         let val_name = format!("val_{name}");
         let val = history.get(&val_name);
-        let all = train
-            .iter()
-            .chain(val.unwrap_or(&[]).iter())
-            .copied()
-            .filter(|v| v.is_finite());
-        let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-        let (lo, hi) = if lo < hi {
-            (lo, hi)
-        } else {
-            (lo - 0.5, lo + 0.5)
-        };
+        let all = train.iter().chain(val.unwrap_or(&[]).iter()).copied().filter(|v| v.is_finite());
+        let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
         let pad = (hi - lo) * 0.05;
         let epochs = train.len().max(2);
         let mut chart = ChartBuilder::on(area)
@@ -70,13 +57,7 @@ fn draw_curves<DB: DrawingBackend>(
             .label_style((FONT, 12))
             .draw()
             .map_err(|e| e.to_string())?;
-        let series = |values: &[f64]| {
-            values
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| ((i + 1) as f64, v))
-                .collect::<Vec<_>>()
-        };
+        let series = |values: &[f64]| values.iter().enumerate().map(|(i, &v)| ((i + 1) as f64, v)).collect::<Vec<_>>();
         chart
             .draw_series(LineSeries::new(series(train), BLUE.stroke_width(2)))
             .map_err(|e| e.to_string())?
@@ -107,34 +88,17 @@ fn draw_curves<DB: DrawingBackend>(
 pub fn learning_curves(history: &History, png: &Path, svg: &Path) -> Result<()> {
     register_font();
     if history.epochs() == 0 {
-        return Err(Error::invalid(
-            "plot",
-            "the history is empty (no epoch was trained)",
-        ));
+        return Err(Error::invalid("plot", "the history is empty (no epoch was trained)"));
     }
-    let panels = history
-        .names()
-        .iter()
-        .filter(|n| !n.starts_with("val_") && **n != "learning_rate")
-        .count()
-        .max(1);
+    let panels = history.names().iter().filter(|n| !n.starts_with("val_") && **n != "learning_rate").count().max(1);
     let size = (560 * panels as u32, 420);
     let mut pixels = vec![0u8; (size.0 * size.1 * 3) as usize];
-    draw_curves(
-        BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area(),
-        history,
-    )
-    .map_err(|e| plot_error(png, e))?;
-    write_atomic(
-        png,
-        &encode_png(&pixels, size).map_err(|e| plot_error(png, e))?,
-    )?;
+    draw_curves(BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area(), history)
+        .map_err(|e| plot_error(png, e))?;
+    write_atomic(png, &encode_png(&pixels, size).map_err(|e| plot_error(png, e))?)?;
     let mut text = String::new();
-    draw_curves(
-        SVGBackend::with_string(&mut text, size).into_drawing_area(),
-        history,
-    )
-    .map_err(|e| plot_error(svg, e))?;
+    draw_curves(SVGBackend::with_string(&mut text, size).into_drawing_area(), history)
+        .map_err(|e| plot_error(svg, e))?;
     write_atomic(svg, text.as_bytes())
 }
 
@@ -155,29 +119,195 @@ pub fn image_grid(images: &crate::Tensor<f32>, captions: &[String], png: &Path) 
             for (k, &v) in img.iter().enumerate() {
                 let shade = 255 - (v.clamp(0.0, 1.0) * 255.0) as u8;
                 let (x, y) = (10 + (k % cols) as i32 * 4, 30 + (k / cols) as i32 * 4);
-                area.draw(&Rectangle::new(
-                    [(x, y), (x + 4, y + 4)],
-                    RGBColor(shade, shade, shade).filled(),
-                ))
-                .map_err(|e| plot_error(png, e))?;
+                area.draw(&Rectangle::new([(x, y), (x + 4, y + 4)], RGBColor(shade, shade, shade).filled()))
+                    .map_err(|e| plot_error(png, e))?;
             }
             let caption = captions.get(i).map_or("", String::as_str);
-            area.draw(&Text::new(caption.to_string(), (10, 8), (FONT, 13)))
-                .map_err(|e| plot_error(png, e))?;
+            area.draw(&Text::new(caption.to_string(), (10, 8), (FONT, 13))).map_err(|e| plot_error(png, e))?;
         }
         root.present().map_err(|e| plot_error(png, e))?;
     }
-    write_atomic(
-        png,
-        &encode_png(&pixels, size).map_err(|e| plot_error(png, e))?,
-    )
+    write_atomic(png, &encode_png(&pixels, size).map_err(|e| plot_error(png, e))?)
 }
 
 /// RGB pixels to PNG bytes (through plotters' image encoder, into memory so the write is atomic).
 fn encode_png(pixels: &[u8], (w, h): (u32, u32)) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let encoder = image::codecs::png::PngEncoder::new(&mut out);
-    image::ImageEncoder::write_image(encoder, pixels, w, h, image::ColorType::Rgb8)
-        .map_err(|e| e.to_string())?;
+    image::ImageEncoder::write_image(encoder, pixels, w, h, image::ColorType::Rgb8).map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn color(class: usize) -> RGBColor {
+    PALETTE[class % PALETTE.len()]
+}
+
+fn bounds(points: &[(f64, f64)]) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y) in points {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    let pad = |lo: f64, hi: f64| {
+        let p = if hi > lo { (hi - lo) * 0.08 } else { 0.5 };
+        (lo - p)..(hi + p)
+    };
+    (pad(x0, x1), pad(y0, y1))
+}
+
+/// Points of `[n, 2]` tensors coloured by class, one panel per tensor (lecture 000's figure of the
+/// Iris inputs and outputs), as a PNG.
+///
+/// # Errors
+/// When a tensor is not `[n, 2]` or the file cannot be written.
+pub fn scatter_by_class(
+    panels: &[(&str, &crate::Tensor<f32>, [&str; 2])],
+    labels: &[usize],
+    class_names: &[String],
+    png: &Path,
+) -> Result<()> {
+    register_font();
+    for (title, t, _) in panels {
+        let (n, w) = t.shape().dims2("scatter_by_class")?;
+        if w != 2 || n != labels.len() {
+            return Err(Error::shape(
+                "scatter_by_class",
+                t.shape(),
+                format!("panel '{title}' needs [{}, 2]", labels.len()),
+            ));
+        }
+    }
+    let size = (520 * panels.len().max(1) as u32, 440);
+    let mut pixels = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_error(png, e))?;
+        for (area, (title, t, axes)) in root.split_evenly((1, panels.len().max(1))).iter().zip(panels) {
+            let points: Vec<(f64, f64)> = t.data().chunks(2).map(|p| (f64::from(p[0]), f64::from(p[1]))).collect();
+            let (xr, yr) = bounds(&points);
+            let mut chart = ChartBuilder::on(area)
+                .caption(*title, (FONT, 18))
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(45)
+                .build_cartesian_2d(xr, yr)
+                .map_err(|e| plot_error(png, e))?;
+            chart
+                .configure_mesh()
+                .x_desc(axes[0])
+                .y_desc(axes[1])
+                .label_style((FONT, 12))
+                .draw()
+                .map_err(|e| plot_error(png, e))?;
+            for (c, name) in class_names.iter().enumerate() {
+                let pts: Vec<(f64, f64)> =
+                    points.iter().zip(labels).filter(|(_, &l)| l == c).map(|(p, _)| *p).collect();
+                chart
+                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color(c).filled())))
+                    .map_err(|e| plot_error(png, e))?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 4, color(c).filled()));
+            }
+            chart
+                .configure_series_labels()
+                .label_font((FONT, 12))
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|e| plot_error(png, e))?;
+        }
+        root.present().map_err(|e| plot_error(png, e))?;
+    }
+    write_atomic(png, &encode_png(&pixels, size).map_err(|e| plot_error(png, e))?)
+}
+
+/// The class a 2-input classifier gives to each point of a grid over the data, shaded, with the
+/// data points on top (lecture 001's pass/fail picture), as a PNG. `predict` maps `[k, 2]` inputs
+/// to one class per row.
+///
+/// # Errors
+/// When `x` is not `[n, 2]`, prediction fails, or the file cannot be written.
+pub fn decision_regions(
+    x: &crate::Tensor<f32>,
+    labels: &[usize],
+    class_names: &[String],
+    axes: [&str; 2],
+    predict: impl Fn(&crate::Tensor<f32>) -> Result<Vec<usize>>,
+    png: &Path,
+) -> Result<()> {
+    register_font();
+    let (n, w) = x.shape().dims2("decision_regions")?;
+    if w != 2 || n != labels.len() {
+        return Err(Error::shape("decision_regions", x.shape(), format!("needs [{}, 2]", labels.len())));
+    }
+    let points: Vec<(f64, f64)> = x.data().chunks(2).map(|p| (f64::from(p[0]), f64::from(p[1]))).collect();
+    let (xr, yr) = bounds(&points);
+    const STEPS: usize = 120;
+    let grid: Vec<f64> = (0..STEPS * STEPS)
+        .flat_map(|i| {
+            let (gx, gy) = (i % STEPS, i / STEPS);
+            [
+                xr.start + (xr.end - xr.start) * (gx as f64 + 0.5) / STEPS as f64,
+                yr.start + (yr.end - yr.start) * (gy as f64 + 0.5) / STEPS as f64,
+            ]
+        })
+        .collect();
+    let classes = predict(&crate::Tensor::from_f64(&grid, [STEPS * STEPS, 2])?)?;
+    let size = (560, 480);
+    let mut pixels = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_error(png, e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Decision regions", (FONT, 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d(xr.clone(), yr.clone())
+            .map_err(|e| plot_error(png, e))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(axes[0])
+            .y_desc(axes[1])
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(|e| plot_error(png, e))?;
+        let (dx, dy) = ((xr.end - xr.start) / STEPS as f64, (yr.end - yr.start) / STEPS as f64);
+        chart
+            .draw_series(classes.iter().enumerate().map(|(i, &c)| {
+                let (x0, y0) = (xr.start + (i % STEPS) as f64 * dx, yr.start + (i / STEPS) as f64 * dy);
+                Rectangle::new([(x0, y0), (x0 + dx, y0 + dy)], color(c).mix(0.25).filled())
+            }))
+            .map_err(|e| plot_error(png, e))?;
+        for (c, name) in class_names.iter().enumerate() {
+            let pts: Vec<(f64, f64)> = points.iter().zip(labels).filter(|(_, &l)| l == c).map(|(p, _)| *p).collect();
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 5, color(c).filled())))
+                .map_err(|e| plot_error(png, e))?
+                .label(name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color(c).filled()));
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| plot_error(png, e))?;
+        root.present().map_err(|e| plot_error(png, e))?;
+    }
+    write_atomic(png, &encode_png(&pixels, size).map_err(|e| plot_error(png, e))?)
 }

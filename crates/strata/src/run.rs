@@ -14,8 +14,7 @@ use crate::nn::Sequential;
 use crate::spec::{CallbackSpec, DataSpec, Spec};
 use crate::tensor::Tensor;
 use crate::train::{
-    Callback, EarlyStopping, FitConfig, History, Model, ModelCheckpoint, ReduceLrOnPlateau,
-    TerminateOnNaN,
+    Callback, EarlyStopping, FitConfig, History, Model, ModelCheckpoint, ReduceLrOnPlateau, TerminateOnNaN,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -33,6 +32,14 @@ pub struct Prepared {
     pub scaler: Scaler,
     /// Class names of a categorical target.
     pub class_names: Option<Vec<String>>,
+    /// For figures: the training rows' classes (a categorical column) and the classes' names.
+    pub colors: Option<(Vec<usize>, Vec<String>)>,
+    /// Names of the feature columns (tables) for axis labels.
+    pub feature_names: Vec<String>,
+    /// Names of the target columns (tables).
+    pub target_names: Vec<String>,
+    /// The training inputs before scaling (for figures in the data's own units).
+    pub x_train_raw: Tensor<f32>,
 }
 
 /// Load and prepare the data a spec describes. `data_path` replaces the path in `source`;
@@ -40,31 +47,16 @@ pub struct Prepared {
 ///
 /// # Errors
 /// When the source is unknown or unreadable, a column is missing, or the split is invalid.
-pub fn prepare_data(
-    spec: &DataSpec,
-    data_path: Option<&Path>,
-    scaler: Option<&Scaler>,
-) -> Result<Prepared> {
+pub fn prepare_data(spec: &DataSpec, data_path: Option<&Path>, scaler: Option<&Scaler>) -> Result<Prepared> {
     let (kind, location) = spec.source.split_once(':').ok_or_else(|| {
-        Error::invalid(
-            "data.source",
-            format!(
-                "{:?} must be builtin:NAME, csv:FILE or idx:DIR",
-                spec.source
-            ),
-        )
+        Error::invalid("data.source", format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", spec.source))
     })?;
     let location = data_path.map_or_else(|| PathBuf::from(location), Path::to_path_buf);
-    let (x_train, y_train, test, class_names) = match kind {
+    let (x_train, y_train, test, class_names, colors) = match kind {
         "idx" => {
             let d = load_mnist_dir_raw::<f32>(&location)?;
-            let names = Some(
-                FASHION_MNIST_CLASSES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            );
-            (d.x_train, d.y_train, Some((d.x_test, d.y_test)), names)
+            let names = Some(FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect());
+            (d.x_train, d.y_train, Some((d.x_test, d.y_test)), names, None)
         }
         "builtin" | "csv" => {
             let table = if kind == "builtin" {
@@ -74,10 +66,7 @@ pub fn prepare_data(
                     "error" => Missing::Error,
                     "drop" => Missing::Drop,
                     other => {
-                        return Err(Error::invalid(
-                            "data.missing",
-                            format!("{other:?} must be \"error\" or \"drop\""),
-                        ))
+                        return Err(Error::invalid("data.missing", format!("{other:?} must be \"error\" or \"drop\"")))
                     }
                 };
                 Table::from_csv(&location, spec.header, missing)?
@@ -95,16 +84,19 @@ pub fn prepare_data(
         Some(s) => s.clone(),
         None => Scaler::fit(&spec.scale, &x_train)?,
     };
+    let x_train_raw = x_train.clone();
     let x_train = scaler.transform(&x_train)?;
-    let test = test
-        .map(|(x, y)| Ok::<_, Error>((scaler.transform(&x)?, y)))
-        .transpose()?;
+    let test = test.map(|(x, y)| Ok::<_, Error>((scaler.transform(&x)?, y))).transpose()?;
     Ok(Prepared {
         x_train,
         y_train,
         test,
         scaler,
         class_names,
+        colors,
+        feature_names: spec.features.clone(),
+        target_names: spec.targets.clone(),
+        x_train_raw,
     })
 }
 
@@ -113,41 +105,29 @@ type Split = (
     Tensor<f32>,
     Option<(Tensor<f32>, Tensor<f32>)>,
     Option<Vec<String>>,
+    Option<(Vec<usize>, Vec<String>)>,
 );
 
 fn table_data(spec: &DataSpec, table: &Table) -> Result<Split> {
     if spec.features.is_empty() || spec.targets.is_empty() {
-        return Err(Error::invalid(
-            "data",
-            "a table source needs `features` and `targets` column names",
-        ));
+        return Err(Error::invalid("data", "a table source needs `features` and `targets` column names"));
     }
     let n = table.rows.len();
-    let target_col = if spec.targets.len() == 1 {
-        Some(table.column(&spec.targets[0])?)
-    } else {
-        None
-    };
+    let target_col = if spec.targets.len() == 1 { Some(table.column(&spec.targets[0])?) } else { None };
     let classes = target_col.and_then(|c| table.categories[c].clone());
-    let labels: Option<Vec<usize>> =
-        target_col.map(|c| table.rows.iter().map(|r| r[c] as usize).collect());
-    let lecture_iris = spec.source == "builtin:iris"
-        && spec.test_split == Some(0.2)
-        && spec.split_seed == 42
-        && !spec.stratify;
+    let labels: Option<Vec<usize>> = target_col.map(|c| table.rows.iter().map(|r| r[c] as usize).collect());
+    let lecture_iris =
+        spec.source == "builtin:iris" && spec.test_split == Some(0.2) && spec.split_seed == 42 && !spec.stratify;
     let (train, test) = match spec.test_split {
         None => ((0..n).collect(), Vec::new()),
         // Lecture 000's call, train_test_split(test_size=0.2, random_state=42), reproduced row for
         // row from scikit-learn so the lecture's spec trains on the lecture's split.
-        Some(_) if lecture_iris => (
-            crate::data::iris::LECTURE_TRAIN_ROWS.to_vec(),
-            crate::data::iris::LECTURE_TEST_ROWS.to_vec(),
-        ),
+        Some(_) if lecture_iris => {
+            (crate::data::iris::LECTURE_TRAIN_ROWS.to_vec(), crate::data::iris::LECTURE_TEST_ROWS.to_vec())
+        }
         Some(f) => {
             let strata = if spec.stratify {
-                Some(labels.as_deref().ok_or_else(|| {
-                    Error::invalid("data.stratify", "needs a single target column")
-                })?)
+                Some(labels.as_deref().ok_or_else(|| Error::invalid("data.stratify", "needs a single target column"))?)
             } else {
                 None
             };
@@ -159,31 +139,34 @@ fn table_data(spec: &DataSpec, table: &Table) -> Result<Split> {
         if !spec.one_hot {
             return Ok(y);
         }
-        let count = classes.as_ref().map_or_else(
-            || {
-                labels
-                    .as_ref()
-                    .map_or(0, |l| l.iter().max().map_or(0, |m| m + 1))
-            },
-            Vec::len,
-        );
+        let count = classes
+            .as_ref()
+            .map_or_else(|| labels.as_ref().map_or(0, |l| l.iter().max().map_or(0, |m| m + 1)), Vec::len);
         let idx: Vec<usize> = y.data().iter().map(|&v| v as usize).collect();
         if spec.targets.len() != 1 {
-            return Err(Error::invalid(
-                "data.one_hot",
-                "needs a single target column of class indices",
-            ));
+            return Err(Error::invalid("data.one_hot", "needs a single target column of class indices"));
         }
         Tensor::one_hot(&idx, count)
     };
     let x_train = table.select::<f32>(&spec.features, &train)?;
     let y_train = targets(&train)?;
-    let test = if test.is_empty() {
-        None
-    } else {
-        Some((table.select::<f32>(&spec.features, &test)?, targets(&test)?))
+    let test =
+        if test.is_empty() { None } else { Some((table.select::<f32>(&spec.features, &test)?, targets(&test)?)) };
+    // Figures colour points by the target's classes, else by the table's first categorical
+    // column (Iris species in the regression), else by a 0/1 target (the logic gates).
+    let color_col = target_col
+        .filter(|&c| table.categories[c].is_some())
+        .or_else(|| table.categories.iter().position(Option::is_some));
+    let colors = match color_col {
+        Some(c) => Some((
+            train.iter().map(|&r| table.rows[r][c] as usize).collect(),
+            table.categories[c].clone().unwrap_or_default(),
+        )),
+        None => target_col.filter(|&c| table.rows.iter().all(|r| r[c] == 0.0 || r[c] == 1.0)).map(|c| {
+            (train.iter().map(|&r| table.rows[r][c] as usize).collect(), vec!["0".to_string(), "1".to_string()])
+        }),
     };
-    Ok((x_train, y_train, test, classes))
+    Ok((x_train, y_train, test, classes, colors))
 }
 
 /// Build and compile the network a spec describes.
@@ -191,10 +174,7 @@ fn table_data(spec: &DataSpec, table: &Table) -> Result<Split> {
 /// # Errors
 /// When a layer does not fit the previous one (both named) or a setting is invalid.
 pub fn build_model(spec: &Spec, seed: u64) -> Result<Model<f32>> {
-    let mut net = Sequential::new(
-        spec.model.input_shape.clone(),
-        spec.model.seed.unwrap_or(seed),
-    );
+    let mut net = Sequential::new(spec.model.input_shape.clone(), spec.model.seed.unwrap_or(seed));
     for layer in &spec.model.layers {
         net.push(layer.to_config())?;
     }
@@ -262,10 +242,8 @@ pub struct RunReport {
 /// When the spec, data or weights are invalid, training fails, or a file cannot be written
 /// (every error names its file or setting).
 pub fn fit_spec(spec_path: &Path, options: &FitOptions) -> Result<RunReport> {
-    let text = std::fs::read_to_string(spec_path).map_err(|source| Error::Io {
-        path: spec_path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(spec_path).map_err(|source| Error::Io { path: spec_path.to_path_buf(), source })?;
     fit_spec_text(&text, spec_path, options)
 }
 
@@ -285,18 +263,14 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         Some(dir) => dir.clone(),
         None => default_run_dir(spec_path),
     };
-    std::fs::create_dir_all(&run_dir).map_err(|source| Error::Io {
-        path: run_dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&run_dir).map_err(|source| Error::Io { path: run_dir.clone(), source })?;
     let validation_data = match spec.fit.validation.as_deref() {
         None => None,
-        Some("test") => Some(data.test.clone().ok_or_else(|| {
-            Error::invalid(
-                "fit.validation",
-                "\"test\" needs a test set (set data.test_split)",
-            )
-        })?),
+        Some("test") => Some(
+            data.test
+                .clone()
+                .ok_or_else(|| Error::invalid("fit.validation", "\"test\" needs a test set (set data.test_split)"))?,
+        ),
         Some(other) => {
             return Err(Error::invalid(
                 "fit.validation",
@@ -314,10 +288,8 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         verbose: options.verbose,
     };
     let mut callbacks = make_callbacks(&spec, &run_dir);
-    let mut refs: Vec<&mut dyn Callback<f32>> = callbacks
-        .iter_mut()
-        .map(|b| b.as_mut() as &mut dyn Callback<f32>)
-        .collect();
+    let mut refs: Vec<&mut dyn Callback<f32>> =
+        callbacks.iter_mut().map(|b| b.as_mut() as &mut dyn Callback<f32>).collect();
     let start = Instant::now();
     let history = if config.epochs == 0 {
         History::new()
@@ -327,10 +299,7 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
     let seconds_per_epoch = start.elapsed().as_secs_f64() / history.epochs().max(1) as f64;
     let (results, evaluated_on) = match &data.test {
         Some((x, y)) => (model.evaluate(x, y, spec.fit.batch_size)?, "test"),
-        None => (
-            model.evaluate(&data.x_train, &data.y_train, spec.fit.batch_size)?,
-            "train",
-        ),
+        None => (model.evaluate(&data.x_train, &data.y_train, spec.fit.batch_size)?, "train"),
     };
     let run_file = RunFile {
         format: RUN_FORMAT.into(),
@@ -339,8 +308,7 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         class_names: data.class_names.clone(),
         summary: model.summary(),
     };
-    let json = serde_json::to_string_pretty(&run_file)
-        .map_err(|e| Error::invalid("model.json", e.to_string()))?;
+    let json = serde_json::to_string_pretty(&run_file).map_err(|e| Error::invalid("model.json", e.to_string()))?;
     model.save_weights(run_dir.join("model.safetensors"))?;
     write_atomic(&run_dir.join("model.json"), json.as_bytes())?;
     write_atomic(&run_dir.join("spec.toml"), text.as_bytes())?;
@@ -352,15 +320,62 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
             &run_dir.join("learning_curves.svg"),
         )?;
     }
-    Ok(RunReport {
-        run_dir,
-        epochs: history.epochs(),
-        history,
-        results,
-        evaluated_on,
-        seconds_per_epoch,
-        model,
-    })
+    write_figures(&run_dir, &data, &model)?;
+    Ok(RunReport { run_dir, epochs: history.epochs(), history, results, evaluated_on, seconds_per_epoch, model })
+}
+
+/// The figures a run's data calls for: a scatter of 2-feature data coloured by class, the
+/// decision regions of a 2-input classifier, and for images a grid of samples and of test
+/// predictions.
+fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>) -> Result<()> {
+    let classes_of = |x: &Tensor<f32>| -> Result<Vec<usize>> {
+        let p = model.predict(x, 1024)?;
+        Ok(if p.dims().get(1) == Some(&1) {
+            p.data().iter().map(|&v| usize::from(v > 0.5)).collect()
+        } else {
+            crate::train::metrics::argmax_rows(&p)?
+        })
+    };
+    let classifier = matches!(
+        model.loss(),
+        crate::loss::Loss::BinaryCrossentropy { .. }
+            | crate::loss::Loss::CategoricalCrossentropy { .. }
+            | crate::loss::Loss::SparseCategoricalCrossentropy { .. }
+    );
+    if let (Some((labels, names)), [f0, f1]) = (&data.colors, data.feature_names.as_slice()) {
+        let mut panels = vec![("Input variables X", &data.x_train_raw, [f0.as_str(), f1.as_str()])];
+        if let (false, [t0, t1]) = (classifier, data.target_names.as_slice()) {
+            panels.push(("Output variables Y", &data.y_train, [t0.as_str(), t1.as_str()]));
+        }
+        crate::plot::scatter_by_class(&panels, labels, names, &run_dir.join("data.png"))?;
+        if classifier {
+            let predict = |g: &Tensor<f32>| classes_of(&data.scaler.transform(g)?);
+            crate::plot::decision_regions(
+                &data.x_train_raw,
+                labels,
+                names,
+                [f0, f1],
+                predict,
+                &run_dir.join("decision_regions.png"),
+            )?;
+        }
+    }
+    if let (3, Some(names)) = (data.x_train_raw.rank(), &data.class_names) {
+        let name = |v: f32| names.get(v as usize).cloned().unwrap_or_else(|| v.to_string());
+        let shown = data.x_train_raw.dims()[0].min(25);
+        let samples = data.x_train.slice_batch(0, shown)?;
+        let captions: Vec<String> = data.y_train.data()[..shown].iter().map(|&v| name(v)).collect();
+        crate::plot::image_grid(&samples, &captions, &run_dir.join("samples.png"))?;
+        if let Some((x, y)) = &data.test {
+            let shown = x.dims()[0].min(25);
+            let images = x.slice_batch(0, shown)?;
+            let predicted = classes_of(&images)?;
+            let captions: Vec<String> =
+                predicted.iter().zip(y.data()).map(|(&p, &t)| format!("{} / {}", name(p as f32), name(t))).collect();
+            crate::plot::image_grid(&images, &captions, &run_dir.join("predictions.png"))?;
+        }
+    }
+    Ok(())
 }
 
 fn make_callbacks(spec: &Spec, run_dir: &Path) -> Vec<Box<dyn Callback<f32>>> {
@@ -369,32 +384,21 @@ fn make_callbacks(spec: &Spec, run_dir: &Path) -> Vec<Box<dyn Callback<f32>>> {
         .iter()
         .map(|c| -> Box<dyn Callback<f32>> {
             match &c.0 {
-                CallbackSpec::EarlyStopping {
-                    monitor,
-                    patience,
-                    min_delta,
-                    restore_best_weights,
-                } => {
-                    let mut es = EarlyStopping::new(monitor.clone(), *patience)
-                        .restore_best_weights(*restore_best_weights);
+                CallbackSpec::EarlyStopping { monitor, patience, min_delta, restore_best_weights } => {
+                    let mut es =
+                        EarlyStopping::new(monitor.clone(), *patience).restore_best_weights(*restore_best_weights);
                     es.min_delta = *min_delta;
                     Box::new(es)
                 }
-                CallbackSpec::ReduceLrOnPlateau {
-                    monitor,
-                    factor,
-                    patience,
-                    min_lr,
-                } => {
+                CallbackSpec::ReduceLrOnPlateau { monitor, factor, patience, min_lr } => {
                     let mut r = ReduceLrOnPlateau::new(monitor.clone());
                     (r.factor, r.patience, r.min_lr) = (*factor, *patience, *min_lr);
                     Box::new(r)
                 }
                 CallbackSpec::TerminateOnNan => Box::new(TerminateOnNaN),
-                CallbackSpec::ModelCheckpoint { monitor } => Box::new(ModelCheckpoint::best_only(
-                    run_dir.join("best.safetensors"),
-                    monitor.clone(),
-                )),
+                CallbackSpec::ModelCheckpoint { monitor } => {
+                    Box::new(ModelCheckpoint::best_only(run_dir.join("best.safetensors"), monitor.clone()))
+                }
             }
         })
         .collect()
@@ -402,20 +406,11 @@ fn make_callbacks(spec: &Spec, run_dir: &Path) -> Vec<Box<dyn Callback<f32>>> {
 
 /// `runs/<spec stem>-<UTC yyyymmdd-hhmmss>`, with a suffix if that exists already.
 fn default_run_dir(spec_path: &Path) -> PathBuf {
-    let stem = spec_path
-        .file_stem()
-        .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let stem = spec_path.file_stem().map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
     let (y, m, d) = civil_from_days(days);
-    let base = format!(
-        "runs/{stem}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
+    let base = format!("runs/{stem}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
     let mut dir = PathBuf::from(&base);
     let mut k = 2;
     while dir.exists() {
@@ -456,10 +451,7 @@ pub struct LoadedRun {
 /// When a file is missing or malformed, or the weights do not fit the architecture.
 pub fn load_run(run_dir: &Path) -> Result<LoadedRun> {
     let json_path = run_dir.join("model.json");
-    let text = std::fs::read_to_string(&json_path).map_err(|source| Error::Io {
-        path: json_path.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(&json_path).map_err(|source| Error::Io { path: json_path.clone(), source })?;
     let run: RunFile = serde_json::from_str(&text).map_err(|e| Error::Parse {
         path: json_path.clone(),
         line: e.line(),
@@ -475,32 +467,20 @@ pub fn load_run(run_dir: &Path) -> Result<LoadedRun> {
     let spec = Spec::parse(&run.spec_toml, &run_dir.join("spec.toml"))?;
     let mut model = build_model(&spec, spec.fit.seed)?;
     model.load_weights(run_dir.join("model.safetensors"))?;
-    Ok(LoadedRun {
-        spec,
-        model,
-        scaler: run.scaler,
-        class_names: run.class_names,
-    })
+    Ok(LoadedRun { spec, model, scaler: run.scaler, class_names: run.class_names })
 }
 
 /// Evaluate a run on its test set (or all rows when the spec has none), with the saved scaler.
 ///
 /// # Errors
 /// As [`load_run`] and [`prepare_data`].
-pub fn evaluate_run(
-    run_dir: &Path,
-    data: Option<&Path>,
-) -> Result<(Vec<(String, f64)>, &'static str)> {
+pub fn evaluate_run(run_dir: &Path, data: Option<&Path>) -> Result<(Vec<(String, f64)>, &'static str)> {
     let run = load_run(run_dir)?;
     let prepared = prepare_data(&run.spec.data, data, Some(&run.scaler))?;
     let batch = run.spec.fit.batch_size;
     match &prepared.test {
         Some((x, y)) => Ok((run.model.evaluate(x, y, batch)?, "test")),
-        None => Ok((
-            run.model
-                .evaluate(&prepared.x_train, &prepared.y_train, batch)?,
-            "train",
-        )),
+        None => Ok((run.model.evaluate(&prepared.x_train, &prepared.y_train, batch)?, "train")),
     }
 }
 
@@ -520,9 +500,7 @@ pub fn predict_run(run_dir: &Path, input: &Path) -> Result<String> {
         let rows: Vec<usize> = (0..table.rows.len()).collect();
         table.select::<f32>(&run.spec.data.features, &rows)?
     };
-    let pred = run
-        .model
-        .predict(&run.scaler.transform(&x)?, run.spec.fit.batch_size)?;
+    let pred = run.model.predict(&run.scaler.transform(&x)?, run.spec.fit.batch_size)?;
     let width = pred.numel() / pred.dims()[0].max(1);
     let names: Vec<String> = if run.spec.data.targets.len() == width {
         run.spec.data.targets.clone()
@@ -538,15 +516,9 @@ pub fn predict_run(run_dir: &Path, input: &Path) -> Result<String> {
     }
     out.push('\n');
     for row in pred.data().chunks(width.max(1)) {
-        out += &row
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        out += &row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",");
         if let (true, Some(classes)) = (classify, &run.class_names) {
-            let best = (0..width)
-                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-                .unwrap_or(0);
+            let best = (0..width).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0);
             out += &format!(",{}", classes[best]);
         }
         out.push('\n');

@@ -47,11 +47,7 @@ impl Shape {
         let rank = self.rank() as isize;
         let resolved = if axis < 0 { axis + rank } else { axis };
         if resolved < 0 || resolved >= rank {
-            return Err(Error::shape(
-                op,
-                self,
-                format!("axis {axis} is out of range for rank {rank}"),
-            ));
+            return Err(Error::shape(op, self, format!("axis {axis} is out of range for rank {rank}")));
         }
         Ok(resolved as usize)
     }
@@ -112,15 +108,7 @@ impl Shape {
     pub(crate) fn broadcast_strides(&self, target: &Shape) -> Vec<usize> {
         let own = self.strides();
         let offset = target.rank() - self.rank();
-        (0..target.rank())
-            .map(|i| {
-                if i < offset || self.0[i - offset] == 1 {
-                    0
-                } else {
-                    own[i - offset]
-                }
-            })
-            .collect()
+        (0..target.rank()).map(|i| if i < offset || self.0[i - offset] == 1 { 0 } else { own[i - offset] }).collect()
     }
 }
 
@@ -180,33 +168,16 @@ mod tests {
     #[test]
     fn broadcast_follows_numpy() {
         let s = |d: &[usize]| Shape::from(d);
-        assert_eq!(
-            Shape::broadcast("t", &s(&[3, 1]), &s(&[4])).unwrap(),
-            s(&[3, 4])
-        );
-        assert_eq!(
-            Shape::broadcast("t", &s(&[]), &s(&[2, 3])).unwrap(),
-            s(&[2, 3])
-        );
-        assert_eq!(
-            Shape::broadcast("t", &s(&[5, 1, 3]), &s(&[2, 1])).unwrap(),
-            s(&[5, 2, 3])
-        );
-        let err = Shape::broadcast("add", &s(&[3]), &s(&[4]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("add") && err.contains("[3]") && err.contains("[4]"),
-            "{err}"
-        );
+        assert_eq!(Shape::broadcast("t", &s(&[3, 1]), &s(&[4])).unwrap(), s(&[3, 4]));
+        assert_eq!(Shape::broadcast("t", &s(&[]), &s(&[2, 3])).unwrap(), s(&[2, 3]));
+        assert_eq!(Shape::broadcast("t", &s(&[5, 1, 3]), &s(&[2, 1])).unwrap(), s(&[5, 2, 3]));
+        let err = Shape::broadcast("add", &s(&[3]), &s(&[4])).unwrap_err().to_string();
+        assert!(err.contains("add") && err.contains("[3]") && err.contains("[4]"), "{err}");
     }
 
     #[test]
     fn strides_are_row_major() {
         assert_eq!(Shape::from([2, 3, 4]).strides(), vec![12, 4, 1]);
-        assert_eq!(
-            Shape::from([3, 1]).broadcast_strides(&Shape::from([2, 3, 4])),
-            vec![0, 1, 0]
-        );
+        assert_eq!(Shape::from([3, 1]).broadcast_strides(&Shape::from([2, 3, 4])), vec![0, 1, 0]);
     }
 }

@@ -5,8 +5,7 @@
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::nn::{
-    Activation, DenseConfig, DropConnectConfig, DropoutConfig, Initializer, LayerConfig,
-    MaxoutConfig, Regularizer,
+    Activation, DenseConfig, DropConnectConfig, DropoutConfig, Initializer, LayerConfig, MaxoutConfig, Regularizer,
 };
 use crate::optim::{Adadelta, Adagrad, Adam, Clip, Nadam, OptimizerConfig, RmsProp, Schedule, Sgd};
 use crate::train::Metric;
@@ -164,9 +163,7 @@ impl LayerSpec {
                 kernel_regularizer,
                 bias_regularizer,
             } => {
-                let mut c = DenseConfig::new(*units)
-                    .activation(activation.0)
-                    .use_bias(*use_bias);
+                let mut c = DenseConfig::new(*units).activation(activation.0).use_bias(*use_bias);
                 c.name = name.clone();
                 if let Some(i) = kernel_initializer {
                     c.kernel_initializer = i.0;
@@ -178,28 +175,13 @@ impl LayerSpec {
                 c.bias_regularizer = bias_regularizer.as_ref().map(|r| r.0);
                 LayerConfig::Dense(c)
             }
-            LayerSpec::Dropout { rate, seed } => LayerConfig::Dropout(DropoutConfig {
-                rate: *rate,
-                seed: *seed,
-            }),
-            LayerSpec::DropConnect {
-                units,
-                rate,
-                activation,
-                name,
-                seed,
-            } => {
+            LayerSpec::Dropout { rate, seed } => LayerConfig::Dropout(DropoutConfig { rate: *rate, seed: *seed }),
+            LayerSpec::DropConnect { units, rate, activation, name, seed } => {
                 let mut dense = DenseConfig::new(*units).activation(activation.0);
                 dense.name = name.clone();
-                LayerConfig::DropConnect(DropConnectConfig {
-                    dense,
-                    rate: *rate,
-                    seed: *seed,
-                })
+                LayerConfig::DropConnect(DropConnectConfig { dense, rate: *rate, seed: *seed })
             }
-            LayerSpec::Maxout { units, pieces } => {
-                LayerConfig::Maxout(MaxoutConfig::new(*units, *pieces))
-            }
+            LayerSpec::Maxout { units, pieces } => LayerConfig::Maxout(MaxoutConfig::new(*units, *pieces)),
             LayerSpec::Flatten {} => LayerConfig::Flatten,
             LayerSpec::Activation { activation } => LayerConfig::Activation(activation.0),
         }
@@ -214,9 +196,7 @@ pub struct ActivationField(pub Activation);
 impl TryFrom<String> for ActivationField {
     type Error = String;
     fn try_from(name: String) -> std::result::Result<Self, String> {
-        Activation::from_name(&name)
-            .map(ActivationField)
-            .map_err(|e| e.to_string())
+        Activation::from_name(&name).map(ActivationField).map_err(|e| e.to_string())
     }
 }
 
@@ -230,15 +210,7 @@ impl<'a> Fields<'a> {
     /// A string is the table `{ type = string }`.
     fn new(what: &'a str, value: Value) -> std::result::Result<(String, Self), String> {
         let mut table = match value {
-            Value::String(s) => {
-                return Ok((
-                    s,
-                    Fields {
-                        what,
-                        table: Default::default(),
-                    },
-                ))
-            }
+            Value::String(s) => return Ok((s, Fields { what, table: Default::default() })),
             Value::Table(t) => t,
             other => return Err(format!("{what} must be a name or a table, got {other}")),
         };
@@ -253,10 +225,7 @@ impl<'a> Fields<'a> {
             None => Ok(default),
             Some(Value::Float(v)) => Ok(v),
             Some(Value::Integer(v)) => Ok(v as f64),
-            Some(other) => Err(format!(
-                "{} key `{key}` must be a number, got {other}",
-                self.what
-            )),
+            Some(other) => Err(format!("{} key `{key}` must be a number, got {other}", self.what)),
         }
     }
 
@@ -272,10 +241,7 @@ impl<'a> Fields<'a> {
         match self.table.remove(key) {
             None => Ok(default),
             Some(Value::Integer(v)) if v >= 0 => Ok(v as u64),
-            Some(other) => Err(format!(
-                "{} key `{key}` must be a whole number >= 0, got {other}",
-                self.what
-            )),
+            Some(other) => Err(format!("{} key `{key}` must be a whole number >= 0, got {other}", self.what)),
         }
     }
 
@@ -283,10 +249,7 @@ impl<'a> Fields<'a> {
         match self.table.remove(key) {
             None => Ok(default),
             Some(Value::Boolean(v)) => Ok(v),
-            Some(other) => Err(format!(
-                "{} key `{key}` must be true or false, got {other}",
-                self.what
-            )),
+            Some(other) => Err(format!("{} key `{key}` must be true or false, got {other}", self.what)),
         }
     }
 
@@ -294,10 +257,7 @@ impl<'a> Fields<'a> {
         match self.table.remove(key) {
             None => Ok(default.to_string()),
             Some(Value::String(v)) => Ok(v),
-            Some(other) => Err(format!(
-                "{} key `{key}` must be a string, got {other}",
-                self.what
-            )),
+            Some(other) => Err(format!("{} key `{key}` must be a string, got {other}", self.what)),
         }
     }
 
@@ -356,10 +316,7 @@ impl TryFrom<Value> for RegularizerField {
         let Value::Table(table) = value else {
             return Err("a regularizer is a table such as { l2 = 0.01 }".into());
         };
-        let mut f = Fields {
-            what: "regularizer",
-            table,
-        };
+        let mut f = Fields { what: "regularizer", table };
         let (l1, l2) = (f.opt_f64("l1")?, f.opt_f64("l2")?);
         f.done("l1/l2")?;
         Ok(RegularizerField(match (l1, l2) {
@@ -427,8 +384,7 @@ impl TryFrom<Value> for OptimizerField {
             }),
             OptimizerConfig::Adagrad(d) => OptimizerConfig::Adagrad(Adagrad {
                 learning_rate: f.f64("learning_rate", d.learning_rate)?,
-                initial_accumulator_value: f
-                    .f64("initial_accumulator_value", d.initial_accumulator_value)?,
+                initial_accumulator_value: f.f64("initial_accumulator_value", d.initial_accumulator_value)?,
                 epsilon: f.f64("epsilon", d.epsilon)?,
             }),
             OptimizerConfig::Adadelta(d) => OptimizerConfig::Adadelta(Adadelta {
@@ -437,11 +393,7 @@ impl TryFrom<Value> for OptimizerField {
                 epsilon: f.f64("epsilon", d.epsilon)?,
             }),
         };
-        let clip = match (
-            f.opt_f64("clipvalue")?,
-            f.opt_f64("clipnorm")?,
-            f.opt_f64("global_clipnorm")?,
-        ) {
+        let clip = match (f.opt_f64("clipvalue")?, f.opt_f64("clipnorm")?, f.opt_f64("global_clipnorm")?) {
             (None, None, None) => None,
             (Some(v), None, None) => Some(Clip::Value(v)),
             (None, Some(v), None) => Some(Clip::Norm(v)),
@@ -450,11 +402,7 @@ impl TryFrom<Value> for OptimizerField {
         };
         let schedule = f.take("schedule").map(schedule_from).transpose()?;
         f.done(&kind)?;
-        Ok(OptimizerField {
-            config,
-            clip,
-            schedule,
-        })
+        Ok(OptimizerField { config, clip, schedule })
     }
 }
 
@@ -471,23 +419,15 @@ fn adam_from(f: &mut Fields<'_>, d: Adam) -> std::result::Result<Adam, String> {
 fn schedule_from(value: Value) -> std::result::Result<Schedule, String> {
     let (kind, mut f) = Fields::new("schedule", value)?;
     let s = match kind.as_str() {
-        "step_decay" => Schedule::StepDecay {
-            every: f.u64("every", 1)?,
-            factor: f.f64("factor", 0.5)?,
-        },
+        "step_decay" => Schedule::StepDecay { every: f.u64("every", 1)?, factor: f.f64("factor", 0.5)? },
         "exponential_decay" => Schedule::ExponentialDecay {
             decay_steps: f.u64("decay_steps", 1)?,
             rate: f.f64("rate", 0.96)?,
             staircase: f.bool("staircase", false)?,
         },
-        "cosine_decay" => Schedule::CosineDecay {
-            decay_steps: f.u64("decay_steps", 1)?,
-            alpha: f.f64("alpha", 0.0)?,
-        },
+        "cosine_decay" => Schedule::CosineDecay { decay_steps: f.u64("decay_steps", 1)?, alpha: f.f64("alpha", 0.0)? },
         other => {
-            return Err(format!(
-            "unknown schedule {other:?} (expected step_decay, exponential_decay or cosine_decay)"
-        ))
+            return Err(format!("unknown schedule {other:?} (expected step_decay, exponential_decay or cosine_decay)"))
         }
     };
     f.done(&kind)?;
@@ -504,18 +444,14 @@ impl TryFrom<Value> for LossField {
     fn try_from(value: Value) -> std::result::Result<Self, String> {
         let (kind, mut f) = Fields::new("loss", value)?;
         let loss = match Loss::from_name(&kind).map_err(|e| e.to_string())? {
-            Loss::Huber { delta } => Loss::Huber {
-                delta: f.f64("delta", delta)?,
-            },
-            Loss::BinaryCrossentropy { .. } => Loss::BinaryCrossentropy {
-                from_logits: f.bool("from_logits", false)?,
-            },
-            Loss::CategoricalCrossentropy { .. } => Loss::CategoricalCrossentropy {
-                from_logits: f.bool("from_logits", false)?,
-            },
-            Loss::SparseCategoricalCrossentropy { .. } => Loss::SparseCategoricalCrossentropy {
-                from_logits: f.bool("from_logits", false)?,
-            },
+            Loss::Huber { delta } => Loss::Huber { delta: f.f64("delta", delta)? },
+            Loss::BinaryCrossentropy { .. } => Loss::BinaryCrossentropy { from_logits: f.bool("from_logits", false)? },
+            Loss::CategoricalCrossentropy { .. } => {
+                Loss::CategoricalCrossentropy { from_logits: f.bool("from_logits", false)? }
+            }
+            Loss::SparseCategoricalCrossentropy { .. } => {
+                Loss::SparseCategoricalCrossentropy { from_logits: f.bool("from_logits", false)? }
+            }
             other => other,
         };
         f.done(&kind)?;
@@ -531,9 +467,7 @@ pub struct MetricField(pub Metric);
 impl TryFrom<String> for MetricField {
     type Error = String;
     fn try_from(name: String) -> std::result::Result<Self, String> {
-        Metric::from_name(&name)
-            .map(MetricField)
-            .map_err(|e| e.to_string())
+        Metric::from_name(&name).map(MetricField).map_err(|e| e.to_string())
     }
 }
 
@@ -659,24 +593,11 @@ impl Spec {
     /// On TOML syntax errors, unknown keys or names, or wrong value types; the message names the
     /// file and the line.
     pub fn parse(text: &str, origin: &Path) -> Result<Spec> {
-        let line_of = |offset: usize| {
-            text.as_bytes()[..offset.min(text.len())]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1
-        };
-        let error = |line: usize, message: String| Error::Parse {
-            path: origin.to_path_buf(),
-            line,
-            message,
-        };
-        let mut spec: Spec = toml::from_str(text).map_err(|e| {
-            error(
-                e.span().map_or(0, |s| line_of(s.start)),
-                e.message().trim().to_string(),
-            )
-        })?;
+        let line_of =
+            |offset: usize| text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1;
+        let error = |line: usize, message: String| Error::Parse { path: origin.to_path_buf(), line, message };
+        let mut spec: Spec = toml::from_str(text)
+            .map_err(|e| error(e.span().map_or(0, |s| line_of(s.start)), e.message().trim().to_string()))?;
         // Layers are converted one by one so an error names the layer's own line (a tagged enum
         // inside an array would otherwise report the array's first line).
         for raw in std::mem::take(&mut spec.model.raw_layers) {
@@ -694,10 +615,7 @@ impl Spec {
     /// When the file cannot be read, or as [`Spec::parse`].
     pub fn from_file(path: impl AsRef<Path>) -> Result<Spec> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         Spec::parse(&text, path)
     }
 }
@@ -742,10 +660,7 @@ callbacks = [ { type = "early_stopping", monitor = "val_loss", patience = 10, re
     fn the_issue_spec_parses_as_written() {
         let spec = Spec::parse(LECTURE_SPEC, Path::new("iris.toml")).unwrap();
         assert_eq!(spec.model.layers.len(), 4);
-        assert_eq!(
-            spec.compile.optimizer.config,
-            OptimizerConfig::Sgd(Sgd::new(0.01))
-        );
+        assert_eq!(spec.compile.optimizer.config, OptimizerConfig::Sgd(Sgd::new(0.01)));
         assert_eq!(spec.compile.loss.0, Loss::MeanSquaredError);
         assert_eq!(
             spec.fit.callbacks[0].0,
@@ -759,43 +674,27 @@ callbacks = [ { type = "early_stopping", monitor = "val_loss", patience = 10, re
     }
 
     fn error(text: &str) -> String {
-        Spec::parse(text, Path::new("bad.toml"))
-            .err()
-            .unwrap()
-            .to_string()
+        Spec::parse(text, Path::new("bad.toml")).err().unwrap().to_string()
     }
 
     #[test]
     fn unknown_keys_and_names_are_errors_with_lines() {
-        let bad_layer = LECTURE_SPEC.replace(
-            r#"{ type = "dense", units = 64"#,
-            r#"{ type = "dnse", units = 64"#,
-        );
+        let bad_layer = LECTURE_SPEC.replace(r#"{ type = "dense", units = 64"#, r#"{ type = "dnse", units = 64"#);
         let e = error(&bad_layer);
         assert!(e.starts_with("bad.toml:14:") && e.contains("dnse"), "{e}");
         let bad_key = LECTURE_SPEC.replace("split_seed = 42", "split_sed = 42");
         let e = error(&bad_key);
-        assert!(
-            e.starts_with("bad.toml:7:") && e.contains("split_sed"),
-            "{e}"
-        );
-        let bad_activation = LECTURE_SPEC.replace(
-            r#"activation = "relu", name = "hidden1""#,
-            r#"activation = "rleu", name = "hidden1""#,
-        );
+        assert!(e.starts_with("bad.toml:7:") && e.contains("split_sed"), "{e}");
+        let bad_activation = LECTURE_SPEC
+            .replace(r#"activation = "relu", name = "hidden1""#, r#"activation = "rleu", name = "hidden1""#);
         let e = error(&bad_activation);
         assert!(
-            e.starts_with("bad.toml:13:")
-                && e.contains("unknown activation \"rleu\"")
-                && e.contains("relu"),
+            e.starts_with("bad.toml:13:") && e.contains("unknown activation \"rleu\"") && e.contains("relu"),
             "{e}"
         );
         let bad_opt = LECTURE_SPEC.replace("learning_rate = 0.01 }", "learning_rat = 0.01 }");
         let e = error(&bad_opt);
-        assert!(
-            e.starts_with("bad.toml:20:") && e.contains("learning_rat"),
-            "{e}"
-        );
+        assert!(e.starts_with("bad.toml:20:") && e.contains("learning_rat"), "{e}");
         let bad_loss = LECTURE_SPEC.replace(r#"loss = "mse""#, r#"loss = "msee""#);
         assert!(error(&bad_loss).contains("msee"));
     }

@@ -13,9 +13,7 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
-            let from_env = std::env::var("STRATA_NUM_THREADS")
-                .ok()
-                .and_then(|v| v.parse::<usize>().ok());
+            let from_env = std::env::var("STRATA_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok());
             let n = from_env
                 .filter(|&n| n > 0)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -34,11 +34,7 @@ fn iris_matches_the_classic_data() {
     let (x, y) = iris::load::<f64>().unwrap();
     assert_eq!((x.dims(), y.dims()), (&[150, 4][..], &[150][..]));
     // Per-class means of each feature, to 3 decimals (Fisher's data as in scikit-learn).
-    let want = [
-        [5.006, 3.428, 1.462, 0.246],
-        [5.936, 2.770, 4.260, 1.326],
-        [6.588, 2.974, 5.552, 2.026],
-    ];
+    let want = [[5.006, 3.428, 1.462, 0.246], [5.936, 2.770, 4.260, 1.326], [6.588, 2.974, 5.552, 2.026]];
     for (class, means) in want.iter().enumerate() {
         let rows: Vec<usize> = (0..150).filter(|&r| y.data()[r] == class as f64).collect();
         assert_eq!(rows.len(), 50);
@@ -70,21 +66,9 @@ fn idx_files_plain_and_gzip() {
     }
     // A whole directory in the MNIST layout.
     std::fs::write(dir.join("train-images-idx3-ubyte.gz"), gzip(&bytes)).unwrap();
-    std::fs::write(
-        dir.join("train-labels-idx1-ubyte"),
-        idx_bytes(&[2], &[3, 9]),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("t10k-images-idx3-ubyte"),
-        idx_bytes(&[1, 2, 3], &[0, 51, 102, 153, 204, 255]),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("t10k-labels-idx1-ubyte.gz"),
-        gzip(&idx_bytes(&[1], &[4])),
-    )
-    .unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), idx_bytes(&[2], &[3, 9])).unwrap();
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), idx_bytes(&[1, 2, 3], &[0, 51, 102, 153, 204, 255])).unwrap();
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte.gz"), gzip(&idx_bytes(&[1], &[4]))).unwrap();
     let d = load_mnist_dir::<f32>(&dir).unwrap();
     assert_eq!(d.x_train.dims(), &[2, 2, 3]);
     assert_eq!(d.y_train.to_vec(), vec![3.0, 9.0]);
@@ -96,10 +80,7 @@ fn idx_files_plain_and_gzip() {
 fn error_of(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
-    let e = read_idx(&path)
-        .err()
-        .unwrap_or_else(|| panic!("{name} was accepted"))
-        .to_string();
+    let e = read_idx(&path).err().unwrap_or_else(|| panic!("{name} was accepted")).to_string();
     assert!(e.contains(name), "the message names the file: {e}");
     e
 }
@@ -111,29 +92,19 @@ fn bad_idx_files_are_clear_errors() {
     assert!(error_of(&dir, "truncated", &good[..5000]).contains("truncated data"));
     assert!(error_of(&dir, "short-header", &good[..7]).contains("truncated header"));
     assert!(error_of(&dir, "empty", &[]).contains("truncated header"));
-    assert!(error_of(&dir, "magic", &[0x50, 0x4b, 3, 4, 0, 0, 0, 0])
-        .contains("magic number 0x504b0304"));
-    assert!(
-        error_of(&dir, "float-type", &[0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0])
-            .contains("element type 0x0d")
-    );
+    assert!(error_of(&dir, "magic", &[0x50, 0x4b, 3, 4, 0, 0, 0, 0]).contains("magic number 0x504b0304"));
+    assert!(error_of(&dir, "float-type", &[0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0]).contains("element type 0x0d"));
     // 2^40 bytes declared: refused from the header, before any allocation.
     let huge = idx_bytes(&[1 << 20, 1 << 20], &[1, 2, 3]);
     let e = error_of(&dir, "huge", &huge);
     assert!(e.contains("exceed"), "{e}");
     // Declared larger than present (within the cap): read incrementally, then refused.
     let e = error_of(&dir, "more-declared", &idx_bytes(&[1 << 30], &[1, 2, 3]));
-    assert!(
-        e.contains("truncated data") && e.contains("1073741824"),
-        "{e}"
-    );
+    assert!(e.contains("truncated data") && e.contains("1073741824"), "{e}");
     // A gzip stream cut in the middle.
     let gz = gzip(&good);
     assert!(!error_of(&dir, "cut.gz", &gz[..gz.len() / 2]).is_empty());
-    let missing = load_mnist_dir::<f32>(dir.join("nowhere"))
-        .err()
-        .unwrap()
-        .to_string();
+    let missing = load_mnist_dir::<f32>(dir.join("nowhere")).err().unwrap().to_string();
     assert!(missing.contains("train-images-idx3-ubyte"), "{missing}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -147,10 +118,7 @@ fn fashion_mnist_from_shared_data() {
     }
     let start = std::time::Instant::now();
     let d = load_mnist_dir::<f32>(&dir).unwrap();
-    eprintln!(
-        "loaded Fashion-MNIST in {:.2}s",
-        start.elapsed().as_secs_f64()
-    );
+    eprintln!("loaded Fashion-MNIST in {:.2}s", start.elapsed().as_secs_f64());
     assert_eq!(d.x_train.dims(), &[60000, 28, 28]);
     assert_eq!(d.x_test.dims(), &[10000, 28, 28]);
     for (labels, per_class) in [(&d.y_train, 6000), (&d.y_test, 1000)] {
@@ -158,7 +126,6 @@ fn fashion_mnist_from_shared_data() {
         labels.data().iter().for_each(|&l| counts[l as usize] += 1);
         assert_eq!(counts, [per_class; 10]);
     }
-    let mean =
-        d.x_train.data().iter().map(|&v| f64::from(v)).sum::<f64>() / d.x_train.numel() as f64;
+    let mean = d.x_train.data().iter().map(|&v| f64::from(v)).sum::<f64>() / d.x_train.numel() as f64;
     assert!((mean - 0.2861).abs() < 1e-3, "train pixel mean {mean}");
 }

@@ -17,12 +17,7 @@ fn perceptron_of_lecture_001() {
     let y = z.sigmoid().unwrap().item().unwrap();
     assert!((y - 0.0024726).abs() < 5e-8, "sigmoid(-6) = {y}");
     // The same in f32, the training precision.
-    let y32 = Tensor::<f32>::from_f64(&[-6.0], [1])
-        .unwrap()
-        .sigmoid()
-        .unwrap()
-        .item()
-        .unwrap();
+    let y32 = Tensor::<f32>::from_f64(&[-6.0], [1]).unwrap().sigmoid().unwrap().item().unwrap();
     assert!((y32 - 0.0024726).abs() < 5e-8);
 }
 
@@ -33,13 +28,7 @@ fn xor_network_of_lecture_004() {
     let w_hidden = t(&[1.0, 1.0, 1.0, 1.0], &[2, 2]);
     let c = t(&[0.0, -1.0], &[2]);
     let w_out = t(&[1.0, -2.0], &[2, 1]);
-    let h = x
-        .matmul(&w_hidden)
-        .unwrap()
-        .add(&c)
-        .unwrap()
-        .relu()
-        .unwrap();
+    let h = x.matmul(&w_hidden).unwrap().add(&c).unwrap().relu().unwrap();
     assert_eq!(h.to_vec(), vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 2.0, 1.0]);
     let y = h.matmul(&w_out).unwrap().add_scalar(0.0).unwrap();
     assert_eq!(y.to_vec(), vec![0.0, 1.0, 1.0, 0.0]);
@@ -58,27 +47,9 @@ fn backprop_sum_over_paths_of_lecture_000() {
     let w2 = t(&[w[4], w[5], w[6], w[7]], &[2, 2]).with_requires_grad(true);
     let w3 = t(&[w[8], w[9]], &[2, 1]).with_requires_grad(true);
     let x = t(&[x1, x2], &[1, 2]);
-    let a12 = x
-        .matmul(&w1)
-        .unwrap()
-        .add(&t(&b[0..2], &[2]))
-        .unwrap()
-        .sigmoid()
-        .unwrap();
-    let a34 = a12
-        .matmul(&w2)
-        .unwrap()
-        .add(&t(&b[2..4], &[2]))
-        .unwrap()
-        .sigmoid()
-        .unwrap();
-    let a5 = a34
-        .matmul(&w3)
-        .unwrap()
-        .add(&t(&b[4..5], &[1]))
-        .unwrap()
-        .sigmoid()
-        .unwrap();
+    let a12 = x.matmul(&w1).unwrap().add(&t(&b[0..2], &[2])).unwrap().sigmoid().unwrap();
+    let a34 = a12.matmul(&w2).unwrap().add(&t(&b[2..4], &[2])).unwrap().sigmoid().unwrap();
+    let a5 = a34.matmul(&w3).unwrap().add(&t(&b[4..5], &[1])).unwrap().sigmoid().unwrap();
     let e = loss::mse(&a5, &t(&[y], &[1, 1])).unwrap(); // E = (y - a5)^2
     let grads = e.backward().unwrap();
 
@@ -95,11 +66,7 @@ fn backprop_sum_over_paths_of_lecture_000() {
     let path_via_a4 = de_da5 * d(a5_hand) * w[9] * d(a4) * w[5] * d(a1) * x1;
     let de_dw1 = grads.get(&w1).unwrap().data()[0];
     assert!((a5.item().unwrap() - a5_hand).abs() < 1e-15);
-    assert!(
-        (de_dw1 - (path_via_a3 + path_via_a4)).abs() < 1e-15,
-        "{de_dw1} vs {}",
-        path_via_a3 + path_via_a4
-    );
+    assert!((de_dw1 - (path_via_a3 + path_via_a4)).abs() < 1e-15, "{de_dw1} vs {}", path_via_a3 + path_via_a4);
     // Either path alone is wrong: the sum matters.
     assert!((de_dw1 - path_via_a3).abs() > 1e-6 && (de_dw1 - path_via_a4).abs() > 1e-6);
 }

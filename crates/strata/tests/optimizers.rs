@@ -3,9 +3,7 @@
 //! independently of strata (numbers pasted below).
 
 use strata::nn::Param;
-use strata::optim::{
-    Adadelta, Adagrad, Adam, Clip, Nadam, OptimizerConfig, RmsProp, Schedule, Sgd,
-};
+use strata::optim::{Adadelta, Adagrad, Adam, Clip, Nadam, OptimizerConfig, RmsProp, Schedule, Sgd};
 use strata::Tensor;
 
 const A: [f64; 3] = [1.0, 3.0, 0.5];
@@ -41,71 +39,39 @@ fn run(config: OptimizerConfig, clip: Option<Clip>, steps: usize) -> Vec<f64> {
 
 #[test]
 fn optimizers_follow_the_published_rules() {
-    let adam = |lr| Adam {
-        learning_rate: lr,
-        ..Adam::default()
-    };
+    let adam = |lr| Adam { learning_rate: lr, ..Adam::default() };
     let cases: Vec<(&str, OptimizerConfig, [f64; 3])> = vec![
         // scripts/reference/optimizers.py
-        (
-            "sgd",
-            OptimizerConfig::Sgd(Sgd::new(0.1)),
-            [0.795245, -0.6134499999999999, 1.13701053125],
-        ),
+        ("sgd", OptimizerConfig::Sgd(Sgd::new(0.1)), [0.795245, -0.6134499999999999, 1.13701053125]),
         (
             "sgd_momentum",
-            OptimizerConfig::Sgd(Sgd {
-                learning_rate: 0.1,
-                momentum: 0.9,
-                nesterov: false,
-            }),
+            OptimizerConfig::Sgd(Sgd { learning_rate: 0.1, momentum: 0.9, nesterov: false }),
             [0.48541999999999996, 0.9638000000000002, 2.4565230312499997],
         ),
         (
             "sgd_nesterov",
-            OptimizerConfig::Sgd(Sgd {
-                learning_rate: 0.1,
-                momentum: 0.9,
-                nesterov: true,
-            }),
+            OptimizerConfig::Sgd(Sgd { learning_rate: 0.1, momentum: 0.9, nesterov: true }),
             [0.44770915804999994, 0.24642039949999991, 2.8310134712571875],
         ),
-        (
-            "adam",
-            OptimizerConfig::Adam(adam(0.1)),
-            [0.5278145494131504, -1.5037682481904784, 0.7986123279396528],
-        ),
+        ("adam", OptimizerConfig::Adam(adam(0.1)), [0.5278145494131504, -1.5037682481904784, 0.7986123279396528]),
         (
             "adam_amsgrad",
-            OptimizerConfig::Adam(Adam {
-                amsgrad: true,
-                beta_2: 0.5,
-                ..adam(0.1)
-            }),
+            OptimizerConfig::Adam(Adam { amsgrad: true, beta_2: 0.5, ..adam(0.1) }),
             [0.5404605966323262, -1.4953491629388203, 0.804942556719702],
         ),
         (
             "adamw",
-            OptimizerConfig::AdamW {
-                adam: adam(0.1),
-                weight_decay: 0.004,
-            },
+            OptimizerConfig::AdamW { adam: adam(0.1), weight_decay: 0.004 },
             [0.5264163942258486, -1.5002090954480356, 0.7976160722096222],
         ),
         (
             "nadam",
-            OptimizerConfig::Nadam(Nadam {
-                learning_rate: 0.1,
-                ..Nadam::default()
-            }),
+            OptimizerConfig::Nadam(Nadam { learning_rate: 0.1, ..Nadam::default() }),
             [0.6596391308146402, -1.611352329966991, 0.6979134000705591],
         ),
         (
             "rmsprop",
-            OptimizerConfig::RmsProp(RmsProp {
-                learning_rate: 0.1,
-                ..RmsProp::default()
-            }),
+            OptimizerConfig::RmsProp(RmsProp { learning_rate: 0.1, ..RmsProp::default() }),
             [0.5021746437997674, -1.0763992753777452, 1.3080990332998916],
         ),
         (
@@ -120,18 +86,12 @@ fn optimizers_follow_the_published_rules() {
         ),
         (
             "adagrad",
-            OptimizerConfig::Adagrad(Adagrad {
-                learning_rate: 0.1,
-                ..Adagrad::default()
-            }),
+            OptimizerConfig::Adagrad(Adagrad { learning_rate: 0.1, ..Adagrad::default() }),
             [0.7468782946738718, -1.6892115881579937, 0.6154175154368459],
         ),
         (
             "adadelta",
-            OptimizerConfig::Adadelta(Adadelta {
-                learning_rate: 1.0,
-                ..Adadelta::default()
-            }),
+            OptimizerConfig::Adadelta(Adadelta { learning_rate: 1.0, ..Adadelta::default() }),
             [0.9928196428551822, -1.9928017597436165, 0.30720243605293257],
         ),
     ];
@@ -163,22 +123,12 @@ fn clipping_limits_the_step() {
 
 #[test]
 fn schedules_follow_their_formulas() {
-    let step = Schedule::StepDecay {
-        every: 10,
-        factor: 0.5,
-    };
+    let step = Schedule::StepDecay { every: 10, factor: 0.5 };
     assert_eq!(step.at(0, 0.1), 0.1);
     assert_eq!(step.at(25, 0.1), 0.1 * 0.25);
-    let exp = Schedule::ExponentialDecay {
-        decay_steps: 100,
-        rate: 0.96,
-        staircase: false,
-    };
+    let exp = Schedule::ExponentialDecay { decay_steps: 100, rate: 0.96, staircase: false };
     assert!((exp.at(50, 1.0) - 0.96f64.sqrt()).abs() < 1e-15);
-    let cos = Schedule::CosineDecay {
-        decay_steps: 100,
-        alpha: 0.1,
-    };
+    let cos = Schedule::CosineDecay { decay_steps: 100, alpha: 0.1 };
     assert!((cos.at(0, 1.0) - 1.0).abs() < 1e-15);
     assert!((cos.at(50, 1.0) - 0.55).abs() < 1e-12);
     assert!((cos.at(500, 1.0) - 0.1).abs() < 1e-12);
@@ -186,27 +136,10 @@ fn schedules_follow_their_formulas() {
 
 #[test]
 fn bad_hyper_parameters_are_named() {
-    let err = OptimizerConfig::Adam(Adam {
-        beta_1: 1.5,
-        ..Adam::default()
-    })
-    .build::<f32>()
-    .err()
-    .unwrap()
-    .to_string();
+    let err = OptimizerConfig::Adam(Adam { beta_1: 1.5, ..Adam::default() }).build::<f32>().err().unwrap().to_string();
     assert!(err.contains("beta_1") && err.contains("1.5"), "{err}");
-    let err = OptimizerConfig::Sgd(Sgd::new(-0.1))
-        .build::<f32>()
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        err.contains("learning_rate") && err.contains("-0.1"),
-        "{err}"
-    );
-    let err = OptimizerConfig::from_name("adamm")
-        .err()
-        .unwrap()
-        .to_string();
+    let err = OptimizerConfig::Sgd(Sgd::new(-0.1)).build::<f32>().err().unwrap().to_string();
+    assert!(err.contains("learning_rate") && err.contains("-0.1"), "{err}");
+    let err = OptimizerConfig::from_name("adamm").err().unwrap().to_string();
     assert!(err.contains("adamm") && err.contains("adam"), "{err}");
 }

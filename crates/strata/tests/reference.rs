@@ -14,10 +14,7 @@ fn t(values: &[f64], shape: &[usize]) -> Tensor<f64> {
 fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     for (g, w) in got.iter().zip(want) {
-        assert!(
-            (g - w).abs() <= tol * (1.0 + w.abs()),
-            "{what}: got {got:?}, want {want:?}"
-        );
+        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{what}: got {got:?}, want {want:?}");
     }
 }
 
@@ -27,74 +24,20 @@ const XS: [f64; 5] = [-2.0, -0.5, 0.0, 0.5, 2.0];
 fn activations_match_reference_values() {
     let x = t(&XS, &[5]);
     // scripts/reference/core_reference.py
-    let gelu = [
-        -0.04550026389635842,
-        -0.15426876936299344,
-        0.0,
-        0.34573123063700656,
-        1.9544997361036416,
-    ];
-    let gelu_tanh = [
-        -0.04540230591222494,
-        -0.15428599017485606,
-        0.0,
-        0.34571400982514394,
-        1.954597694087775,
-    ];
-    let silu = [
-        -0.2384058440442351,
-        -0.1887703343990727,
-        0.0,
-        0.3112296656009273,
-        1.7615941559557646,
-    ];
-    let softplus = [
-        0.1269280110429725,
-        0.4740769841801067,
-        0.6931471805599453,
-        0.9740769841801067,
-        2.1269280110429727,
-    ];
+    let gelu = [-0.04550026389635842, -0.15426876936299344, 0.0, 0.34573123063700656, 1.9544997361036416];
+    let gelu_tanh = [-0.04540230591222494, -0.15428599017485606, 0.0, 0.34571400982514394, 1.954597694087775];
+    let silu = [-0.2384058440442351, -0.1887703343990727, 0.0, 0.3112296656009273, 1.7615941559557646];
+    let softplus = [0.1269280110429725, 0.4740769841801067, 0.6931471805599453, 0.9740769841801067, 2.1269280110429727];
     let elu = [-0.8646647167633873, -0.3934693402873666, 0.0, 0.5, 2.0];
     assert_close(&x.gelu().unwrap().to_vec(), &gelu, 1e-12, "gelu");
-    assert_close(
-        &x.gelu_tanh().unwrap().to_vec(),
-        &gelu_tanh,
-        1e-12,
-        "gelu_tanh",
-    );
+    assert_close(&x.gelu_tanh().unwrap().to_vec(), &gelu_tanh, 1e-12, "gelu_tanh");
     assert_close(&x.silu().unwrap().to_vec(), &silu, 1e-12, "silu");
-    assert_close(
-        &x.softplus().unwrap().to_vec(),
-        &softplus,
-        1e-12,
-        "softplus",
-    );
+    assert_close(&x.softplus().unwrap().to_vec(), &softplus, 1e-12, "softplus");
     assert_close(&x.elu(1.0).unwrap().to_vec(), &elu, 1e-12, "elu");
-    assert_close(
-        &x.relu().unwrap().to_vec(),
-        &[0.0, 0.0, 0.0, 0.5, 2.0],
-        0.0,
-        "relu",
-    );
-    assert_close(
-        &x.leaky_relu(0.1).unwrap().to_vec(),
-        &[-0.2, -0.05, 0.0, 0.5, 2.0],
-        1e-15,
-        "leaky_relu",
-    );
-    assert_close(
-        &x.hard_tanh().unwrap().to_vec(),
-        &[-1.0, -0.5, 0.0, 0.5, 1.0],
-        0.0,
-        "hard_tanh",
-    );
-    assert_close(
-        &x.step().unwrap().to_vec(),
-        &[0.0, 0.0, 1.0, 1.0, 1.0],
-        0.0,
-        "step",
-    );
+    assert_close(&x.relu().unwrap().to_vec(), &[0.0, 0.0, 0.0, 0.5, 2.0], 0.0, "relu");
+    assert_close(&x.leaky_relu(0.1).unwrap().to_vec(), &[-0.2, -0.05, 0.0, 0.5, 2.0], 1e-15, "leaky_relu");
+    assert_close(&x.hard_tanh().unwrap().to_vec(), &[-1.0, -0.5, 0.0, 0.5, 1.0], 0.0, "hard_tanh");
+    assert_close(&x.step().unwrap().to_vec(), &[0.0, 0.0, 1.0, 1.0, 1.0], 0.0, "step");
 }
 
 /// ReLU's derivative at exactly 0 is 0 (lecture 004); the unit step passes no gradient.
@@ -112,29 +55,11 @@ fn losses_match_reference_values() {
     let pred = t(&[0.2, 0.7, 0.9, 0.1, 0.4, 0.5], &[3, 2]);
     let target = t(&[0.0, 1.0, 1.0, 0.0, 1.0, 1.0], &[3, 2]);
     // scripts/reference/core_reference.py
+    assert_close(&[loss::mse(&pred, &target).unwrap().item().unwrap()], &[0.12666666666666668], 1e-14, "mse");
+    assert_close(&[loss::mae(&pred, &target).unwrap().item().unwrap()], &[0.3], 1e-14, "mae");
+    assert_close(&[loss::huber(&pred, &target, 0.5).unwrap().item().unwrap()], &[0.0625], 1e-14, "huber");
     assert_close(
-        &[loss::mse(&pred, &target).unwrap().item().unwrap()],
-        &[0.12666666666666668],
-        1e-14,
-        "mse",
-    );
-    assert_close(
-        &[loss::mae(&pred, &target).unwrap().item().unwrap()],
-        &[0.3],
-        1e-14,
-        "mae",
-    );
-    assert_close(
-        &[loss::huber(&pred, &target, 0.5).unwrap().item().unwrap()],
-        &[0.0625],
-        1e-14,
-        "huber",
-    );
-    assert_close(
-        &[loss::binary_crossentropy(&pred, &target)
-            .unwrap()
-            .item()
-            .unwrap()],
+        &[loss::binary_crossentropy(&pred, &target).unwrap().item().unwrap()],
         &[0.3999962398337826],
         1e-12,
         "bce",
@@ -142,36 +67,22 @@ fn losses_match_reference_values() {
     let logits = t(&[2.0, -1.0, 0.5, -0.3, 0.8, 1.5], &[2, 3]);
     let labels = t(&[0.0, 2.0], &[2]);
     let want = 0.37463165538337284;
-    let sparse = loss::sparse_categorical_crossentropy_from_logits(&logits, &labels)
-        .unwrap()
-        .item()
-        .unwrap();
+    let sparse = loss::sparse_categorical_crossentropy_from_logits(&logits, &labels).unwrap().item().unwrap();
     assert_close(&[sparse], &[want], 1e-12, "sparse cce logits");
     let probs = logits.softmax(-1).unwrap();
-    let sparse_p = loss::sparse_categorical_crossentropy(&probs, &labels)
-        .unwrap()
-        .item()
-        .unwrap();
+    let sparse_p = loss::sparse_categorical_crossentropy(&probs, &labels).unwrap().item().unwrap();
     assert_close(&[sparse_p], &[want], 1e-12, "sparse cce probs");
     let onehot = Tensor::one_hot(&[0, 2], 3).unwrap();
-    let cce = loss::categorical_crossentropy_from_logits(&logits, &onehot)
-        .unwrap()
-        .item()
-        .unwrap();
+    let cce = loss::categorical_crossentropy_from_logits(&logits, &onehot).unwrap().item().unwrap();
     assert_close(&[cce], &[want], 1e-12, "cce logits");
-    let cce_p = loss::categorical_crossentropy(&probs, &onehot)
-        .unwrap()
-        .item()
-        .unwrap();
+    let cce_p = loss::categorical_crossentropy(&probs, &onehot).unwrap().item().unwrap();
     assert_close(&[cce_p], &[want], 1e-12, "cce probs");
 }
 
 /// No overflow or log(0) at logits of ±1000, in f32 as in f64; gradients stay finite.
 #[test]
 fn logits_of_a_thousand_stay_finite() {
-    let big = Tensor::<f32>::from_f64(&[1000.0, -1000.0, 0.0], [1, 3])
-        .unwrap()
-        .with_requires_grad(true);
+    let big = Tensor::<f32>::from_f64(&[1000.0, -1000.0, 0.0], [1, 3]).unwrap().with_requires_grad(true);
     let log_softmax = big.log_softmax(-1).unwrap();
     assert_eq!(log_softmax.to_vec(), vec![0.0, -2000.0, -1000.0]);
     let softmax = big.softmax(-1).unwrap();
@@ -182,9 +93,7 @@ fn logits_of_a_thousand_stay_finite() {
     let g = l.backward().unwrap();
     assert!(g.get(&big).unwrap().all_finite());
 
-    let x = Tensor::<f32>::from_f64(&[1000.0, -1000.0, 1000.0], [3])
-        .unwrap()
-        .with_requires_grad(true);
+    let x = Tensor::<f32>::from_f64(&[1000.0, -1000.0, 1000.0], [3]).unwrap().with_requires_grad(true);
     let y = Tensor::<f32>::from_f64(&[0.0, 1.0, 1.0], [3]).unwrap();
     let l = loss::binary_crossentropy_from_logits(&x, &y).unwrap();
     // scripts/reference/core_reference.py: 666.6666666666666

@@ -5,8 +5,8 @@ use strata::data::gates::{truth_table, Gate};
 use strata::lectures;
 use strata::loss::Loss;
 use strata::nn::{
-    gradcheck_layer, Activation, DenseConfig, DropConnectConfig, DropoutConfig, Initializer, Layer,
-    LayerConfig, MaxoutConfig, Mode, Network, Regularizer, Sequential,
+    gradcheck_layer, Activation, DenseConfig, DropConnectConfig, DropoutConfig, Initializer, Layer, LayerConfig,
+    MaxoutConfig, Mode, Network, Regularizer, Sequential,
 };
 use strata::optim::{Adam, OptimizerConfig, Sgd};
 use strata::rng::seeded_rng;
@@ -14,12 +14,7 @@ use strata::train::{EarlyStopping, FitConfig, Metric};
 use strata::{GradcheckConfig, Tensor};
 
 fn quiet<T: strata::Element>(epochs: usize, batch_size: usize) -> FitConfig<T> {
-    FitConfig {
-        epochs,
-        batch_size,
-        verbose: 0,
-        ..FitConfig::default()
-    }
+    FitConfig { epochs, batch_size, verbose: 0, ..FitConfig::default() }
 }
 
 #[test]
@@ -29,10 +24,7 @@ fn iris_summary_matches_lecture_000() {
     let counts: Vec<usize> = rows.iter().map(|r| r.params).collect();
     assert_eq!(counts, vec![0, 96, 2112, 2080, 66]);
     let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(
-        names,
-        vec!["input", "hidden1", "hidden2", "hidden3", "output"]
-    );
+    assert_eq!(names, vec!["input", "hidden1", "hidden2", "hidden3", "output"]);
     let table = net.summary();
     for needle in [
         "hidden2 (Dense)",
@@ -50,17 +42,8 @@ fn iris_summary_matches_lecture_000() {
 #[test]
 fn layers_pass_the_gradient_check() {
     let configs: Vec<(LayerConfig, Vec<usize>)> = vec![
-        (
-            DenseConfig::new(4).activation(Activation::Tanh).into(),
-            vec![3],
-        ),
-        (
-            DenseConfig::new(3)
-                .use_bias(false)
-                .activation(Activation::Sigmoid)
-                .into(),
-            vec![5],
-        ),
+        (DenseConfig::new(4).activation(Activation::Tanh).into(), vec![3]),
+        (DenseConfig::new(3).use_bias(false).activation(Activation::Sigmoid).into(), vec![5]),
         (
             DenseConfig::new(2)
                 .kernel_initializer(Initializer::HeNormal)
@@ -72,17 +55,12 @@ fn layers_pass_the_gradient_check() {
         (Activation::Gelu.into(), vec![6]),
         (LayerConfig::Flatten, vec![2, 3]),
         (DropoutConfig::new(0.5).into(), vec![4]),
-        (
-            DropConnectConfig::new(DenseConfig::new(3).activation(Activation::Tanh), 0.5).into(),
-            vec![4],
-        ),
+        (DropConnectConfig::new(DenseConfig::new(3).activation(Activation::Tanh), 0.5).into(), vec![4]),
         (MaxoutConfig::new(3, 4).into(), vec![5]),
     ];
     for (config, shape) in configs {
         for batch in [1usize, 33] {
-            let net = Sequential::<f64>::new(shape.clone(), 7)
-                .add(config.clone())
-                .unwrap();
+            let net = Sequential::<f64>::new(shape.clone(), 7).add(config.clone()).unwrap();
             let mut dims = vec![batch];
             dims.extend(&shape);
             let x = Tensor::<f64>::randn(dims, 0.0, 1.0, &mut seeded_rng(batch as u64)).unwrap();
@@ -123,18 +101,8 @@ fn perceptron_learns_the_gates_but_not_xor() {
     let (x, y) = truth_table::<f64>(Gate::Xor).unwrap();
     let p = lectures::train_perceptron(&x, &y, 0.1, 1000).unwrap();
     assert!(!p.converged);
-    let right = p
-        .predict(&x)
-        .unwrap()
-        .data()
-        .iter()
-        .zip(y.data())
-        .filter(|(a, b)| a == b)
-        .count();
-    assert!(
-        right <= 3,
-        "a single perceptron got all four XOR rows right"
-    );
+    let right = p.predict(&x).unwrap().data().iter().zip(y.data()).filter(|(a, b)| a == b).count();
+    assert!(right <= 3, "a single perceptron got all four XOR rows right");
 }
 
 /// Lecture 004: XOR learned from a random start by a network with 2 hidden units.
@@ -175,12 +143,7 @@ fn iris_regression_reaches_the_documented_figure() {
 fn same_seed_gives_bit_identical_weights() {
     let train = || {
         let run = lectures::iris_regression(5, 0).unwrap();
-        run.model
-            .get_weights()
-            .iter()
-            .flat_map(|w| w.to_vec())
-            .map(f32::to_bits)
-            .collect::<Vec<u32>>()
+        run.model.get_weights().iter().flat_map(|w| w.to_vec()).map(f32::to_bits).collect::<Vec<u32>>()
     };
     assert_eq!(train(), train());
 }
@@ -191,56 +154,30 @@ fn early_stopping_restores_the_best_epoch() {
     // A learning rate large enough that validation loss bounces, so the last epoch is not the best.
     let mut model = lectures::iris_network(1)
         .unwrap()
-        .compile(
-            OptimizerConfig::Sgd(Sgd::new(0.03)),
-            Loss::MeanSquaredError,
-            &[],
-        )
+        .compile(OptimizerConfig::Sgd(Sgd::new(0.03)), Loss::MeanSquaredError, &[])
         .unwrap();
     let mut stopper = EarlyStopping::new("val_loss", 5).restore_best_weights(true);
-    let config = FitConfig {
-        validation_data: Some((xv.clone(), yv.clone())),
-        ..quiet(200, 32)
-    };
-    let history = model
-        .fit_with_callbacks(&x, &y, &config, &mut [&mut stopper])
-        .unwrap();
+    let config = FitConfig { validation_data: Some((xv.clone(), yv.clone())), ..quiet(200, 32) };
+    let history = model.fit_with_callbacks(&x, &y, &config, &mut [&mut stopper]).unwrap();
     let best_epoch = stopper.best_epoch.unwrap();
     let val = history.get("val_loss").unwrap();
     let best = val.iter().copied().fold(f64::INFINITY, f64::min);
     assert_eq!(val[best_epoch], best);
-    assert!(
-        stopper.stopped_epoch.is_some(),
-        "training should have stopped early"
-    );
+    assert!(stopper.stopped_epoch.is_some(), "training should have stopped early");
     assert!(val.len() < 200 && val[val.len() - 1] > best);
     let restored = model.evaluate(&xv, &yv, 32).unwrap()[0].1;
-    assert!(
-        (restored - best).abs() < 1e-6,
-        "restored {restored} vs best {best}"
-    );
+    assert!((restored - best).abs() < 1e-6, "restored {restored} vs best {best}");
 }
 
 #[test]
 fn dropout_changes_training_output_but_not_predict() {
-    let net = Sequential::<f32>::new([8], 0)
-        .add(DropoutConfig::new(0.5))
-        .unwrap();
+    let net = Sequential::<f32>::new([8], 0).add(DropoutConfig::new(0.5)).unwrap();
     let x = Tensor::<f32>::ones([4, 8]);
     let train = net.forward(&x, Mode::Train).unwrap();
     assert_ne!(train.to_vec(), x.to_vec());
-    assert!(
-        train.data().iter().all(|&v| v == 0.0 || v == 2.0),
-        "inverted scaling: kept units are x / (1 - rate)"
-    );
+    assert!(train.data().iter().all(|&v| v == 0.0 || v == 2.0), "inverted scaling: kept units are x / (1 - rate)");
     assert_eq!(net.forward(&x, Mode::Infer).unwrap().to_vec(), x.to_vec());
-    let model = net
-        .compile(
-            OptimizerConfig::from_name("sgd").unwrap(),
-            Loss::MeanSquaredError,
-            &[],
-        )
-        .unwrap();
+    let model = net.compile(OptimizerConfig::from_name("sgd").unwrap(), Loss::MeanSquaredError, &[]).unwrap();
     assert_eq!(model.predict(&x, 2).unwrap().to_vec(), x.to_vec());
 }
 
@@ -248,75 +185,35 @@ fn dropout_changes_training_output_but_not_predict() {
 fn bad_models_and_data_are_errors_that_name_the_problem() {
     let msg = |e: strata::Error| e.to_string();
     // A layer that does not fit its input: named at `add`.
-    let e = Sequential::<f32>::new([28, 28], 0)
-        .add(DenseConfig::new(10).name("dense_1"))
-        .err()
-        .unwrap();
+    let e = Sequential::<f32>::new([28, 28], 0).add(DenseConfig::new(10).name("dense_1")).err().unwrap();
     let e = msg(e);
-    assert!(
-        e.contains("dense_1") && e.contains("[28, 28]") && e.contains("Flatten"),
-        "{e}"
-    );
-    let e = Sequential::<f32>::new([4], 0)
-        .add(DenseConfig::new(0))
-        .err()
-        .unwrap();
+    assert!(e.contains("dense_1") && e.contains("[28, 28]") && e.contains("Flatten"), "{e}");
+    let e = Sequential::<f32>::new([4], 0).add(DenseConfig::new(0)).err().unwrap();
     assert!(msg(e).contains("units must be > 0, got 0"));
-    let e = Sequential::<f32>::new([4], 0)
-        .add(DropoutConfig::new(1.5))
-        .err()
-        .unwrap();
+    let e = Sequential::<f32>::new([4], 0).add(DropoutConfig::new(1.5)).err().unwrap();
     assert!(msg(e).contains("1.5"));
 
     let (x, y) = truth_table::<f32>(Gate::Xor).unwrap();
     let mut model = Sequential::new([2], 0)
         .add(DenseConfig::new(3))
         .unwrap()
-        .compile(
-            OptimizerConfig::from_name("adam").unwrap(),
-            Loss::MeanSquaredError,
-            &[],
-        )
+        .compile(OptimizerConfig::from_name("adam").unwrap(), Loss::MeanSquaredError, &[])
         .unwrap();
     // Targets of the wrong width.
     let e = model.fit(&x, &y, &quiet(1, 2)).err().unwrap().to_string();
-    assert!(
-        e.contains("[3]") && e.contains("[4, 1]") && e.contains("mse"),
-        "{e}"
-    );
+    assert!(e.contains("[3]") && e.contains("[4, 1]") && e.contains("mse"), "{e}");
     // Row counts differ.
-    let e = model
-        .fit(&x, &Tensor::zeros([3, 3]), &quiet(1, 2))
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        e.contains("same number of rows") && e.contains("[4, 2]") && e.contains("[3, 3]"),
-        "{e}"
-    );
+    let e = model.fit(&x, &Tensor::zeros([3, 3]), &quiet(1, 2)).err().unwrap().to_string();
+    assert!(e.contains("same number of rows") && e.contains("[4, 2]") && e.contains("[3, 3]"), "{e}");
     // Wrong input width.
-    let e = model
-        .fit(&Tensor::zeros([4, 5]), &Tensor::zeros([4, 3]), &quiet(1, 2))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = model.fit(&Tensor::zeros([4, 5]), &Tensor::zeros([4, 3]), &quiet(1, 2)).err().unwrap().to_string();
     assert!(e.contains("[5]") && e.contains("[2]"), "{e}");
     // Empty dataset, batch size 0.
-    let e = model
-        .fit(&Tensor::zeros([0, 2]), &Tensor::zeros([0, 3]), &quiet(1, 2))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = model.fit(&Tensor::zeros([0, 2]), &Tensor::zeros([0, 3]), &quiet(1, 2)).err().unwrap().to_string();
     assert!(e.contains("empty"), "{e}");
-    let e = model
-        .fit(&x, &Tensor::zeros([4, 3]), &quiet(1, 0))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = model.fit(&x, &Tensor::zeros([4, 3]), &quiet(1, 0)).err().unwrap().to_string();
     assert!(e.contains("batch_size must be > 0, got 0"), "{e}");
-    assert!(
-        model.predict(&x, 0).is_err() && model.evaluate(&x, &Tensor::zeros([4, 3]), 0).is_err()
-    );
+    assert!(model.predict(&x, 0).is_err() && model.evaluate(&x, &Tensor::zeros([4, 3]), 0).is_err());
 
     // Class labels outside 0..units for sparse cross-entropy.
     let mut clf = Sequential::new([2], 0)
@@ -329,11 +226,7 @@ fn bad_models_and_data_are_errors_that_name_the_problem() {
         )
         .unwrap();
     let labels = Tensor::<f32>::from_f64(&[0.0, 1.0, 2.0, 3.0], [4]).unwrap();
-    let e = clf
-        .fit(&x, &labels, &quiet(1, 4))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = clf.fit(&x, &labels, &quiet(1, 4)).err().unwrap().to_string();
     assert!(e.contains("target 3 in row 3") && e.contains("0..3"), "{e}");
 }
 
@@ -344,25 +237,10 @@ fn a_non_finite_loss_stops_training_and_names_epoch_and_batch() {
     let mut model = Sequential::new([2], 0)
         .add(DenseConfig::new(1))
         .unwrap()
-        .compile(
-            OptimizerConfig::from_name("sgd").unwrap(),
-            Loss::MeanSquaredError,
-            &[],
-        )
+        .compile(OptimizerConfig::from_name("sgd").unwrap(), Loss::MeanSquaredError, &[])
         .unwrap();
     let before = model.get_weights();
-    let e = model
-        .fit(
-            &x,
-            &y,
-            &FitConfig {
-                shuffle: false,
-                ..quiet(3, 2)
-            },
-        )
-        .err()
-        .unwrap()
-        .to_string();
+    let e = model.fit(&x, &y, &FitConfig { shuffle: false, ..quiet(3, 2) }).err().unwrap().to_string();
     assert!(e.contains("epoch 1, batch 2") && e.contains("NaN"), "{e}");
     // The first batch was fine and updated the weights; the bad one changed nothing after it.
     assert!(model.get_weights().iter().all(|w| w.all_finite()));
@@ -372,18 +250,11 @@ fn a_non_finite_loss_stops_training_and_names_epoch_and_batch() {
 /// Maxout with pieces x and -x is |x|; its gradient flows through the winning piece.
 #[test]
 fn maxout_takes_the_largest_piece() {
-    let net = Sequential::<f64>::new([1], 0)
-        .add(MaxoutConfig::new(1, 2))
-        .unwrap();
+    let net = Sequential::<f64>::new([1], 0).add(MaxoutConfig::new(1, 2)).unwrap();
     let params = net.params();
-    params[0]
-        .set(&Tensor::from_f64(&[1.0, -1.0], [1, 2]).unwrap())
-        .unwrap();
+    params[0].set(&Tensor::from_f64(&[1.0, -1.0], [1, 2]).unwrap()).unwrap();
     let x = Tensor::<f64>::from_f64(&[-2.0, 0.5, 3.0], [3, 1]).unwrap();
-    assert_eq!(
-        net.forward(&x, Mode::Infer).unwrap().to_vec(),
-        vec![2.0, 0.5, 3.0]
-    );
+    assert_eq!(net.forward(&x, Mode::Infer).unwrap().to_vec(), vec![2.0, 0.5, 3.0]);
     assert_eq!(net.summary_rows()[1].kind, "Maxout");
     assert_eq!(net.count_params(), 4);
 }
@@ -392,31 +263,17 @@ fn maxout_takes_the_largest_piece() {
 /// inside columns (dropout would zero whole columns), and inference uses the full kernel.
 #[test]
 fn drop_connect_drops_weights_not_units() {
-    let net = Sequential::<f64>::new([6], 1)
-        .add(DropConnectConfig::new(DenseConfig::new(5), 0.5))
-        .unwrap();
+    let net = Sequential::<f64>::new([6], 1).add(DropConnectConfig::new(DenseConfig::new(5), 0.5)).unwrap();
     let x = Tensor::<f64>::ones([2, 6]);
     let a = net.forward(&x, Mode::Train).unwrap();
     let b = net.forward(&x, Mode::Train).unwrap();
     assert_ne!(a.to_vec(), b.to_vec(), "a fresh mask per batch");
     let kernel = net.params()[0].value();
-    assert_eq!(
-        net.forward(&x, Mode::Infer).unwrap().to_vec(),
-        x.matmul(&kernel).unwrap().to_vec()
-    );
-    let grads = net
-        .forward(&x, Mode::Train)
-        .unwrap()
-        .sum()
-        .unwrap()
-        .backward()
-        .unwrap();
+    assert_eq!(net.forward(&x, Mode::Infer).unwrap().to_vec(), x.matmul(&kernel).unwrap().to_vec());
+    let grads = net.forward(&x, Mode::Train).unwrap().sum().unwrap().backward().unwrap();
     let g = grads.get_id(net.params()[0].id()).unwrap().to_vec();
     let zeros = g.iter().filter(|v| **v == 0.0).count();
-    assert!(
-        zeros > 5 && zeros < 25,
-        "about half of 30 weights dropped, got {zeros}"
-    );
+    assert!(zeros > 5 && zeros < 25, "about half of 30 weights dropped, got {zeros}");
     let mixed_column = (0..5).any(|c| {
         let col: Vec<f64> = (0..6).map(|r| g[r * 5 + c]).collect();
         col.contains(&0.0) && col.iter().any(|v| *v != 0.0)
@@ -435,11 +292,7 @@ fn confusion_matrix_and_classification_report() {
     assert_eq!(r.precision, vec![0.5, 2.0 / 3.0, 1.0]);
     assert_eq!(r.recall, vec![0.5, 1.0, 2.0 / 3.0]);
     assert!((r.f1[1] - 0.8).abs() < 1e-12 && (r.macro_f1 - (0.5 + 0.8 + 0.8) / 3.0).abs() < 1e-12);
-    assert!(confusion_matrix(&[0, 3], &[0, 1], 3)
-        .err()
-        .unwrap()
-        .to_string()
-        .contains("label 3"));
+    assert!(confusion_matrix(&[0, 3], &[0, 1], 3).err().unwrap().to_string().contains("label 3"));
 }
 
 #[test]
@@ -448,11 +301,7 @@ fn validation_split_csv_logger_and_plateau() {
     let (x, y, _, _) = strata::data::iris::lecture_regression_split::<f32>().unwrap();
     let mut model = lectures::iris_network(2)
         .unwrap()
-        .compile(
-            OptimizerConfig::Sgd(Sgd::new(0.01)),
-            Loss::MeanSquaredError,
-            &[Metric::MeanAbsoluteError],
-        )
+        .compile(OptimizerConfig::Sgd(Sgd::new(0.01)), Loss::MeanSquaredError, &[Metric::MeanAbsoluteError])
         .unwrap();
     let dir = std::env::temp_dir().join(format!("strata-csv-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -460,23 +309,12 @@ fn validation_split_csv_logger_and_plateau() {
     let mut logger = CsvLogger::new(&path);
     let mut plateau = ReduceLrOnPlateau::new("val_loss");
     (plateau.patience, plateau.min_delta, plateau.factor) = (1, 10.0, 0.5);
-    let config = FitConfig {
-        validation_split: 0.25,
-        ..quiet(4, 32)
-    };
-    let history = model
-        .fit_with_callbacks(&x, &y, &config, &mut [&mut logger, &mut plateau])
-        .unwrap();
-    assert_eq!(
-        history.names(),
-        vec!["loss", "mae", "val_loss", "val_mae", "learning_rate"]
-    );
+    let config = FitConfig { validation_split: 0.25, ..quiet(4, 32) };
+    let history = model.fit_with_callbacks(&x, &y, &config, &mut [&mut logger, &mut plateau]).unwrap();
+    assert_eq!(history.names(), vec!["loss", "mae", "val_loss", "val_mae", "learning_rate"]);
     // min_delta 10 means nothing counts as improvement: the rate halves at the end of every epoch
     // but the first; each row logs the rate the epoch trained with.
-    assert_eq!(
-        history.get("learning_rate").unwrap(),
-        &[0.01, 0.01, 0.005, 0.0025]
-    );
+    assert_eq!(history.get("learning_rate").unwrap(), &[0.01, 0.01, 0.005, 0.0025]);
     let csv = std::fs::read_to_string(&path).unwrap();
     assert_eq!(csv.lines().count(), 5);
     assert!(csv.starts_with("epoch,loss,mae,val_loss,val_mae,learning_rate\n1,"));
@@ -489,35 +327,14 @@ fn functional_residual_block() {
     use strata::nn::GraphBuilder;
     let mut g = GraphBuilder::<f64>::new(4);
     let x = g.input([3]).unwrap();
-    let h = g
-        .call(
-            DenseConfig::new(3)
-                .activation(Activation::Tanh)
-                .name("inner"),
-            &x,
-        )
-        .unwrap();
+    let h = g.call(DenseConfig::new(3).activation(Activation::Tanh).name("inner"), &x).unwrap();
     let h = g.call(DenseConfig::new(3), &h).unwrap();
     let sum = g.add(&[&x, &h]).unwrap();
     let both = g.concatenate(&[&sum, &x], -1).unwrap();
     let out = g.call(DenseConfig::new(2), &both).unwrap();
     let net = g.build(&x, &out).unwrap();
-    let kinds: Vec<String> = net
-        .summary_rows()
-        .iter()
-        .map(|r| format!("{} {}", r.kind, r.output_shape))
-        .collect();
-    assert_eq!(
-        kinds,
-        vec![
-            "InputLayer [3]",
-            "Dense [3]",
-            "Dense [3]",
-            "Add [3]",
-            "Concatenate [6]",
-            "Dense [2]"
-        ]
-    );
+    let kinds: Vec<String> = net.summary_rows().iter().map(|r| format!("{} {}", r.kind, r.output_shape)).collect();
+    assert_eq!(kinds, vec!["InputLayer [3]", "Dense [3]", "Dense [3]", "Add [3]", "Concatenate [6]", "Dense [2]"]);
     assert_eq!(net.count_params(), 12 + 12 + 14);
     assert!(net.summary().contains("add (Add)"));
     let batch = Tensor::<f64>::randn([5, 3], 0.0, 1.0, &mut seeded_rng(0)).unwrap();
@@ -525,13 +342,7 @@ fn functional_residual_block() {
     assert!(report.passed, "{report}");
 
     // The residual path: with the inner layers' output zeroed, add passes x through.
-    let mut model = net
-        .compile(
-            OptimizerConfig::Adam(Adam::new(0.01)),
-            Loss::MeanSquaredError,
-            &[],
-        )
-        .unwrap();
+    let mut model = net.compile(OptimizerConfig::Adam(Adam::new(0.01)), Loss::MeanSquaredError, &[]).unwrap();
     let y = batch.narrow(1, 0, 2).unwrap();
     let history = model.fit(&batch, &y, &quiet(200, 5)).unwrap();
     let loss = history.get("loss").unwrap();
@@ -541,23 +352,8 @@ fn functional_residual_block() {
     let mut g = GraphBuilder::<f32>::new(0);
     let a = g.input([3]).unwrap();
     let b = g.call(DenseConfig::new(2).name("d"), &a).unwrap();
-    assert!(g
-        .add(&[&a, &b])
-        .err()
-        .unwrap()
-        .to_string()
-        .contains("[3] vs rhs [2]"));
-    assert!(g
-        .call(DenseConfig::new(2).name("d"), &a)
-        .err()
-        .unwrap()
-        .to_string()
-        .contains("'d' is already used"));
+    assert!(g.add(&[&a, &b]).err().unwrap().to_string().contains("[3] vs rhs [2]"));
+    assert!(g.call(DenseConfig::new(2).name("d"), &a).err().unwrap().to_string().contains("'d' is already used"));
     let mut other = GraphBuilder::<f32>::new(0);
-    assert!(other
-        .call(DenseConfig::new(2), &a)
-        .err()
-        .unwrap()
-        .to_string()
-        .contains("another graph"));
+    assert!(other.call(DenseConfig::new(2), &a).err().unwrap().to_string().contains("another graph"));
 }

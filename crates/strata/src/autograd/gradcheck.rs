@@ -27,13 +27,7 @@ pub struct GradcheckConfig {
 
 impl Default for GradcheckConfig {
     fn default() -> Self {
-        GradcheckConfig {
-            eps: 1e-6,
-            rel_tol: 1e-6,
-            atol: 1e-5,
-            rtol: 1e-3,
-            seed: 0,
-        }
+        GradcheckConfig { eps: 1e-6, rel_tol: 1e-6, atol: 1e-5, rtol: 1e-3, seed: 0 }
     }
 }
 
@@ -90,42 +84,27 @@ impl fmt::Display for GradcheckReport {
 ///
 /// # Errors
 /// When `f` fails or returns a non-finite value.
-pub fn gradcheck<F>(
-    f: F,
-    inputs: &[Tensor<f64>],
-    config: &GradcheckConfig,
-) -> Result<GradcheckReport>
+pub fn gradcheck<F>(f: F, inputs: &[Tensor<f64>], config: &GradcheckConfig) -> Result<GradcheckReport>
 where
     F: Fn(&[Tensor<f64>]) -> Result<Tensor<f64>>,
 {
     let leaves: Vec<Tensor<f64>> = inputs.iter().map(|t| t.with_requires_grad(true)).collect();
     let output = f(&leaves)?;
-    let projection = Tensor::<f64>::randn(
-        output.shape().clone(),
-        0.0,
-        1.0,
-        &mut seeded_rng(config.seed),
-    )?;
+    let projection = Tensor::<f64>::randn(output.shape().clone(), 0.0, 1.0, &mut seeded_rng(config.seed))?;
     let grads = output.mul(&projection)?.sum()?.backward()?;
 
     let objective = |xs: &[Tensor<f64>]| -> Result<f64> {
         let _guard = no_grad();
         let value = f(xs)?.mul(&projection)?.sum()?.item()?;
         if !value.is_finite() {
-            return Err(Error::NonFinite {
-                context: "gradcheck: objective".into(),
-                value,
-            });
+            return Err(Error::NonFinite { context: "gradcheck: objective".into(), value });
         }
         Ok(value)
     };
 
     let mut report = ReportBuilder::new(config);
     for (i, leaf) in leaves.iter().enumerate() {
-        let analytic = grads
-            .get(leaf)
-            .map(|g| g.to_vec())
-            .unwrap_or_else(|| vec![0.0; leaf.numel()]);
+        let analytic = grads.get(leaf).map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; leaf.numel()]);
         for (j, &a) in analytic.iter().enumerate() {
             let probe = |delta: f64| -> Result<f64> {
                 let mut data = leaf.to_vec();
@@ -152,13 +131,7 @@ pub(crate) struct ReportBuilder<'a> {
 
 impl<'a> ReportBuilder<'a> {
     pub(crate) fn new(config: &'a GradcheckConfig) -> Self {
-        ReportBuilder {
-            config,
-            report: GradcheckReport::default(),
-            diff_sq: 0.0,
-            analytic_sq: 0.0,
-            numeric_sq: 0.0,
-        }
+        ReportBuilder { config, report: GradcheckReport::default(), diff_sq: 0.0, analytic_sq: 0.0, numeric_sq: 0.0 }
     }
 
     /// One element: its position (input, flat index), autodiff value `a`, finite difference `n`.

@@ -25,9 +25,7 @@ impl<T: Element> Default for Gradients<T> {
 impl<T: Element> Gradients<T> {
     /// An empty store.
     pub fn new() -> Self {
-        Gradients {
-            map: HashMap::new(),
-        }
+        Gradients { map: HashMap::new() }
     }
 
     /// The gradient of `tensor`, if it received one.

@@ -22,12 +22,7 @@ pub(crate) trait Backward<T: Element>: Send + Sync {
     fn name(&self) -> &'static str;
     /// Gradient of each input (None: not differentiable there), in the output's shape or the
     /// input's (the engine sums broadcast axes away).
-    fn backward(
-        &self,
-        inputs: &[Tensor<T>],
-        output: &Tensor<T>,
-        grad: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>>;
+    fn backward(&self, inputs: &[Tensor<T>], output: &Tensor<T>, grad: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>>;
 }
 
 /// What a recorded op leaves on its output.
@@ -93,11 +88,7 @@ impl<T: Element> Tensor<T> {
                 if !input.requires_grad() {
                     continue;
                 }
-                let g = if g.shape() == input.shape() {
-                    g
-                } else {
-                    g.sum_to(input.shape())?
-                };
+                let g = if g.shape() == input.shape() { g } else { g.sum_to(input.shape())? };
                 grads.accumulate(input, g)?;
             }
         }
@@ -121,10 +112,11 @@ fn topological_order<T: Element>(root: &Tensor<T>) -> Result<Vec<Tensor<T>>> {
         }
         let inputs: Vec<Tensor<T>> = match tensor.node().as_ref() {
             Some(node) => node.inputs.clone(),
-            None if !tensor.is_leaf() => return Err(Error::Autograd(
-                "this graph was already freed by an earlier backward(); run the forward pass again"
-                    .into(),
-            )),
+            None if !tensor.is_leaf() => {
+                return Err(Error::Autograd(
+                    "this graph was already freed by an earlier backward(); run the forward pass again".into(),
+                ))
+            }
             None => Vec::new(),
         };
         stack.push((tensor, true));

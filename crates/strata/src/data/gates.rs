@@ -23,10 +23,7 @@ pub enum Gate {
 /// Never (the tables are fixed); `Result` for uniformity.
 pub fn truth_table<T: Element>(gate: Gate) -> Result<(Tensor<T>, Tensor<T>)> {
     if gate == Gate::Not {
-        return Ok((
-            Tensor::from_f64(&[0.0, 1.0], [2, 1])?,
-            Tensor::from_f64(&[1.0, 0.0], [2, 1])?,
-        ));
+        return Ok((Tensor::from_f64(&[0.0, 1.0], [2, 1])?, Tensor::from_f64(&[1.0, 0.0], [2, 1])?));
     }
     let x = Tensor::from_f64(&[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], [4, 2])?;
     let y: [f64; 4] = match gate {

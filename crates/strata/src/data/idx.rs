@@ -25,11 +25,7 @@ pub struct IdxArray {
 }
 
 fn parse_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Parse {
-        path: path.to_path_buf(),
-        line: 0,
-        message: message.into(),
-    }
+    Error::Parse { path: path.to_path_buf(), line: 0, message: message.into() }
 }
 
 /// Read an IDX file, gzip-compressed or not (detected from its first bytes).
@@ -39,14 +35,11 @@ fn parse_error(path: &Path, message: impl Into<String>) -> Error {
 /// unsigned byte, or declares sizes that overflow or exceed [`MAX_ELEMENTS`].
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let mut reader = BufReader::new(file);
     let mut magic = [0u8; 2];
-    let n = read_up_to(&mut reader, &mut magic)
-        .map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
+    let n =
+        read_up_to(&mut reader, &mut magic).map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
     let head = std::io::Cursor::new(magic[..n].to_vec());
     if n == 2 && magic == [0x1f, 0x8b] {
         read_idx_stream(path, GzDecoder::new(head.chain(reader)))
@@ -72,13 +65,9 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// As [`read_idx`].
 pub fn read_idx_stream(path: &Path, mut r: impl Read) -> Result<IdxArray> {
     let mut header = [0u8; 4];
-    let got = read_up_to(&mut r, &mut header)
-        .map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
+    let got = read_up_to(&mut r, &mut header).map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
     if got < 4 {
-        return Err(parse_error(
-            path,
-            format!("truncated header: {got} of 4 bytes"),
-        ));
+        return Err(parse_error(path, format!("truncated header: {got} of 4 bytes")));
     }
     if header[0] != 0 || header[1] != 0 {
         return Err(parse_error(
@@ -92,10 +81,7 @@ pub fn read_idx_stream(path: &Path, mut r: impl Read) -> Result<IdxArray> {
     if header[2] != 0x08 {
         return Err(parse_error(
             path,
-            format!(
-                "element type 0x{:02x} is not supported (only 0x08, unsigned byte)",
-                header[2]
-            ),
+            format!("element type 0x{:02x} is not supported (only 0x08, unsigned byte)", header[2]),
         ));
     }
     let rank = usize::from(header[3]);
@@ -107,24 +93,15 @@ pub fn read_idx_stream(path: &Path, mut r: impl Read) -> Result<IdxArray> {
     for i in 0..rank {
         let mut d = [0u8; 4];
         if read_up_to(&mut r, &mut d).map_err(|e| parse_error(path, e.to_string()))? < 4 {
-            return Err(parse_error(
-                path,
-                format!("truncated header: dimension {i} of {rank} missing"),
-            ));
+            return Err(parse_error(path, format!("truncated header: dimension {i} of {rank} missing")));
         }
         let d = u32::from_be_bytes(d) as usize;
-        count = count
-            .checked_mul(d)
-            .filter(|&c| c <= MAX_ELEMENTS)
-            .ok_or_else(|| {
-                parse_error(
-                    path,
-                    format!(
-                        "declared dimensions {:?}... exceed {MAX_ELEMENTS} elements",
-                        [dims.clone(), vec![d]].concat()
-                    ),
-                )
-            })?;
+        count = count.checked_mul(d).filter(|&c| c <= MAX_ELEMENTS).ok_or_else(|| {
+            parse_error(
+                path,
+                format!("declared dimensions {:?}... exceed {MAX_ELEMENTS} elements", [dims.clone(), vec![d]].concat()),
+            )
+        })?;
         dims.push(d);
     }
     let mut data = Vec::new();
@@ -136,28 +113,15 @@ pub fn read_idx_stream(path: &Path, mut r: impl Read) -> Result<IdxArray> {
     if data.len() != count {
         return Err(parse_error(
             path,
-            format!(
-                "truncated data: the header declares {dims:?} = {count} bytes, the file holds {}",
-                data.len()
-            ),
+            format!("truncated data: the header declares {dims:?} = {count} bytes, the file holds {}", data.len()),
         ));
     }
     Ok(IdxArray { dims, data })
 }
 
 /// Fashion-MNIST's class names, by label.
-pub const FASHION_MNIST_CLASSES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
+pub const FASHION_MNIST_CLASSES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
 /// An image dataset split into training and test sets; pixels scaled to [0, 1].
 pub struct ImageDataset<T: Element = f32> {
@@ -198,26 +162,17 @@ fn load_mnist_scaled<T: Element>(dir: &Path, divisor: f64) -> Result<ImageDatase
         y_train,
         x_test,
         y_test,
-        class_names: FASHION_MNIST_CLASSES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        class_names: FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect(),
     })
 }
 
 fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
     let plain = dir.join(stem);
     let gz = dir.join(format!("{stem}.gz"));
-    [gz, plain.clone()]
-        .into_iter()
-        .find(|p| p.exists())
-        .ok_or_else(|| Error::Io {
-            path: plain,
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "neither the file nor its .gz exists",
-            ),
-        })
+    [gz, plain.clone()].into_iter().find(|p| p.exists()).ok_or_else(|| Error::Io {
+        path: plain,
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "neither the file nor its .gz exists"),
+    })
 }
 
 fn load_pair<T: Element>(dir: &Path, split: &str, divisor: f64) -> Result<(Tensor<T>, Tensor<T>)> {
@@ -228,30 +183,18 @@ fn load_pair<T: Element>(dir: &Path, split: &str, divisor: f64) -> Result<(Tenso
     if images.dims.len() != 3 {
         return Err(parse_error(
             &images_path,
-            format!(
-                "expected 3 dimensions (images, rows, cols), got {:?}",
-                images.dims
-            ),
+            format!("expected 3 dimensions (images, rows, cols), got {:?}", images.dims),
         ));
     }
     if labels.dims.len() != 1 || labels.dims[0] != images.dims[0] {
         return Err(parse_error(
             &labels_path,
-            format!(
-                "expected {} labels to match the images, got dimensions {:?}",
-                images.dims[0], labels.dims
-            ),
+            format!("expected {} labels to match the images, got dimensions {:?}", images.dims[0], labels.dims),
         ));
     }
     // A 256-entry table: one multiply per distinct byte instead of one per pixel.
     let table: Vec<T> = (0..=255u8).map(|b| T::of(f64::from(b) / divisor)).collect();
-    let x = Tensor::from_vec(
-        images.data.iter().map(|&b| table[usize::from(b)]).collect(),
-        images.dims,
-    )?;
-    let y = Tensor::from_vec(
-        labels.data.iter().map(|&b| T::of(f64::from(b))).collect(),
-        labels.dims,
-    )?;
+    let x = Tensor::from_vec(images.data.iter().map(|&b| table[usize::from(b)]).collect(), images.dims)?;
+    let y = Tensor::from_vec(labels.data.iter().map(|&b| T::of(f64::from(b))).collect(), labels.dims)?;
     Ok((x, y))
 }

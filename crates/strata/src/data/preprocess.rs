@@ -25,19 +25,13 @@ pub fn train_test_split(
         ));
     }
     if n < 2 {
-        return Err(Error::invalid(
-            "train_test_split",
-            format!("needs at least 2 rows, got {n}"),
-        ));
+        return Err(Error::invalid("train_test_split", format!("needs at least 2 rows, got {n}")));
     }
     let mut rng = seeded_rng(seed);
     let groups: Vec<Vec<usize>> = match stratify {
         None => vec![(0..n).collect()],
         Some(labels) if labels.len() != n => {
-            return Err(Error::invalid(
-                "train_test_split",
-                format!("{} class labels for {n} rows", labels.len()),
-            ));
+            return Err(Error::invalid("train_test_split", format!("{} class labels for {n} rows", labels.len())));
         }
         Some(labels) => {
             let classes = labels.iter().max().map_or(0, |m| m + 1);
@@ -133,17 +127,10 @@ impl Scaler {
         let (shift, scale): (&[f64], Vec<f64>) = match self {
             Scaler::None => return Ok(x.clone()),
             Scaler::Divide { divisor } => return x.mul_scalar(1.0 / divisor),
-            Scaler::Standardize { mean, std } => (
-                mean,
-                std.iter().map(|&s| if s > 0.0 { s } else { 1.0 }).collect(),
-            ),
-            Scaler::MinMax { min, max } => (
-                min,
-                min.iter()
-                    .zip(max)
-                    .map(|(lo, hi)| if hi > lo { hi - lo } else { 1.0 })
-                    .collect(),
-            ),
+            Scaler::Standardize { mean, std } => (mean, std.iter().map(|&s| if s > 0.0 { s } else { 1.0 }).collect()),
+            Scaler::MinMax { min, max } => {
+                (min, min.iter().zip(max).map(|(lo, hi)| if hi > lo { hi - lo } else { 1.0 }).collect())
+            }
         };
         let n = x.dims().first().copied().unwrap_or(0);
         let width = x.numel().checked_div(n).unwrap_or(0);
@@ -151,18 +138,11 @@ impl Scaler {
             return Err(Error::shape(
                 "scale",
                 x.shape(),
-                format!(
-                    "the scaler was fitted on {} features per sample",
-                    shift.len()
-                ),
+                format!("the scaler was fitted on {} features per sample", shift.len()),
             ));
         }
-        let data = x
-            .data()
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| T::of((v.f64() - shift[i % width]) / scale[i % width]))
-            .collect();
+        let data =
+            x.data().iter().enumerate().map(|(i, &v)| T::of((v.f64() - shift[i % width]) / scale[i % width])).collect();
         Tensor::from_vec(data, x.shape().clone())
     }
 }

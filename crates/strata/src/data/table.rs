@@ -35,28 +35,15 @@ impl Table {
     /// names the file, line, column and text), or a field is empty and `missing` is `Error`.
     pub fn from_csv(path: impl AsRef<Path>, has_header: bool, missing: Missing) -> Result<Table> {
         let path = path.as_ref();
-        let parse_err = |line: u64, message: String| Error::Parse {
-            path: path.to_path_buf(),
-            line: line as usize,
-            message,
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(has_header)
-            .from_path(path)
-            .map_err(|e| match e.into_kind() {
-                csv::ErrorKind::Io(source) => Error::Io {
-                    path: path.to_path_buf(),
-                    source,
-                },
+        let parse_err =
+            |line: u64, message: String| Error::Parse { path: path.to_path_buf(), line: line as usize, message };
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(has_header).from_path(path).map_err(|e| match e.into_kind() {
+                csv::ErrorKind::Io(source) => Error::Io { path: path.to_path_buf(), source },
                 other => parse_err(0, format!("{other:?}")),
             })?;
         let mut columns: Vec<String> = if has_header {
-            reader
-                .headers()
-                .map_err(|e| parse_err(1, e.to_string()))?
-                .iter()
-                .map(|h| h.trim().to_string())
-                .collect()
+            reader.headers().map_err(|e| parse_err(1, e.to_string()))?.iter().map(|h| h.trim().to_string()).collect()
         } else {
             Vec::new()
         };
@@ -65,12 +52,9 @@ impl Table {
             let record = record.map_err(|e| {
                 let line = e.position().map_or(0, |p| p.line());
                 match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => parse_err(
-                        line,
-                        format!("ragged row: {len} fields where the file has {expected_len}"),
-                    ),
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        parse_err(line, format!("ragged row: {len} fields where the file has {expected_len}"))
+                    }
                     _ => parse_err(line, e.to_string()),
                 }
             })?;
@@ -81,19 +65,10 @@ impl Table {
             return Err(parse_err(0, "the file has no data rows".into()));
         }
         if columns.is_empty() {
-            columns = (1..=raw[0].1.len())
-                .map(|i| format!("column_{i}"))
-                .collect();
+            columns = (1..=raw[0].1.len()).map(|i| format!("column_{i}")).collect();
         }
-        if let Some(dup) = columns
-            .iter()
-            .enumerate()
-            .find(|(i, c)| columns[..*i].contains(c))
-        {
-            return Err(parse_err(
-                1,
-                format!("column name {:?} appears twice", dup.1),
-            ));
+        if let Some(dup) = columns.iter().enumerate().find(|(i, c)| columns[..*i].contains(c)) {
+            return Err(parse_err(1, format!("column name {:?} appears twice", dup.1)));
         }
         if missing == Missing::Drop {
             raw.retain(|(_, fields)| fields.iter().all(|f| !f.is_empty()));
@@ -102,22 +77,12 @@ impl Table {
             }
         }
         let categorical: Vec<bool> = (0..columns.len())
-            .map(|c| {
-                raw.iter()
-                    .map(|(_, f)| &f[c])
-                    .find(|v| !v.is_empty())
-                    .is_some_and(|v| v.parse::<f64>().is_err())
-            })
+            .map(|c| raw.iter().map(|(_, f)| &f[c]).find(|v| !v.is_empty()).is_some_and(|v| v.parse::<f64>().is_err()))
             .collect();
-        let mut categories: Vec<Option<Vec<String>>> =
-            categorical.iter().map(|&is| is.then(Vec::new)).collect();
+        let mut categories: Vec<Option<Vec<String>>> = categorical.iter().map(|&is| is.then(Vec::new)).collect();
         for (c, names) in categories.iter_mut().enumerate() {
             if let Some(names) = names {
-                let mut all: Vec<String> = raw
-                    .iter()
-                    .map(|(_, f)| f[c].clone())
-                    .filter(|v| !v.is_empty())
-                    .collect();
+                let mut all: Vec<String> = raw.iter().map(|(_, f)| f[c].clone()).filter(|v| !v.is_empty()).collect();
                 all.sort();
                 all.dedup();
                 *names = all;
@@ -128,26 +93,22 @@ impl Table {
             let mut row = Vec::with_capacity(columns.len());
             for (c, field) in fields.iter().enumerate() {
                 if field.is_empty() {
-                    return Err(parse_err(*line, format!("missing value in column {:?} (set missing = \"drop\" to skip such rows)", columns[c])));
+                    return Err(parse_err(
+                        *line,
+                        format!("missing value in column {:?} (set missing = \"drop\" to skip such rows)", columns[c]),
+                    ));
                 }
                 let value = match &categories[c] {
                     Some(names) => names.iter().position(|n| n == field).unwrap_or(0) as f64,
-                    None => field.parse::<f64>().map_err(|_| {
-                        parse_err(
-                            *line,
-                            format!("column {:?}: {field:?} is not a number", columns[c]),
-                        )
-                    })?,
+                    None => field
+                        .parse::<f64>()
+                        .map_err(|_| parse_err(*line, format!("column {:?}: {field:?} is not a number", columns[c])))?,
                 };
                 row.push(value);
             }
             rows.push(row);
         }
-        Ok(Table {
-            columns,
-            rows,
-            categories,
-        })
+        Ok(Table { columns, rows, categories })
     }
 
     /// A built-in dataset as a table: `iris` (sepal_length, sepal_width, petal_length,
@@ -159,49 +120,24 @@ impl Table {
         let gate = |g| -> Result<Table> {
             let (x, y) = gates::truth_table::<f64>(g)?;
             let inputs = x.dims()[1];
-            let columns = if inputs == 1 {
-                vec!["x".into(), "y".into()]
-            } else {
-                vec!["x1".into(), "x2".into(), "y".into()]
-            };
+            let columns =
+                if inputs == 1 { vec!["x".into(), "y".into()] } else { vec!["x1".into(), "x2".into(), "y".into()] };
             let rows = (0..x.dims()[0])
-                .map(|r| {
-                    x.data()[r * inputs..(r + 1) * inputs]
-                        .iter()
-                        .copied()
-                        .chain([y.data()[r]])
-                        .collect()
-                })
+                .map(|r| x.data()[r * inputs..(r + 1) * inputs].iter().copied().chain([y.data()[r]]).collect())
                 .collect();
-            Ok(Table {
-                categories: vec![None; columns.len()],
-                columns,
-                rows,
-            })
+            Ok(Table { categories: vec![None; columns.len()], columns, rows })
         };
         match name {
             "iris" => Ok(Table {
-                columns: [
-                    "sepal_length",
-                    "sepal_width",
-                    "petal_length",
-                    "petal_width",
-                    "species",
-                ]
-                .map(String::from)
-                .to_vec(),
+                columns: ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
+                    .map(String::from)
+                    .to_vec(),
                 rows: iris::FEATURES
                     .iter()
                     .zip(iris::LABELS)
                     .map(|(f, l)| f.iter().copied().chain([f64::from(l)]).collect())
                     .collect(),
-                categories: vec![
-                    None,
-                    None,
-                    None,
-                    None,
-                    Some(iris::CLASS_NAMES.map(String::from).to_vec()),
-                ],
+                categories: vec![None, None, None, None, Some(iris::CLASS_NAMES.map(String::from).to_vec())],
             }),
             "xor" => gate(gates::Gate::Xor),
             "and" => gate(gates::Gate::And),
@@ -209,9 +145,7 @@ impl Table {
             "not" => gate(gates::Gate::Not),
             other => Err(Error::invalid(
                 "data",
-                format!(
-                    "unknown built-in dataset {other:?} (expected one of: iris, xor, and, or, not)"
-                ),
+                format!("unknown built-in dataset {other:?} (expected one of: iris, xor, and, or, not)"),
             )),
         }
     }
@@ -221,12 +155,10 @@ impl Table {
     /// # Errors
     /// When there is no such column (the message lists the columns).
     pub fn column(&self, name: &str) -> Result<usize> {
-        self.columns.iter().position(|c| c == name).ok_or_else(|| {
-            Error::invalid(
-                "data",
-                format!("no column {name:?} (columns: {})", self.columns.join(", ")),
-            )
-        })
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| Error::invalid("data", format!("no column {name:?} (columns: {})", self.columns.join(", "))))
     }
 
     /// The named columns of the given rows as a `[rows, columns]` tensor.
@@ -234,14 +166,8 @@ impl Table {
     /// # Errors
     /// When a column is unknown.
     pub fn select<T: Element>(&self, names: &[String], rows: &[usize]) -> Result<Tensor<T>> {
-        let cols = names
-            .iter()
-            .map(|n| self.column(n))
-            .collect::<Result<Vec<_>>>()?;
-        let data = rows
-            .iter()
-            .flat_map(|&r| cols.iter().map(move |&c| T::of(self.rows[r][c])))
-            .collect();
+        let cols = names.iter().map(|n| self.column(n)).collect::<Result<Vec<_>>>()?;
+        let data = rows.iter().flat_map(|&r| cols.iter().map(move |&c| T::of(self.rows[r][c]))).collect();
         Tensor::from_vec(data, [rows.len(), cols.len()])
     }
 }

@@ -110,10 +110,7 @@ impl Activation {
             other => {
                 return Err(Error::invalid(
                     "activation",
-                    format!(
-                        "unknown activation {other:?} (expected one of: {})",
-                        Activation::NAMES.join(", ")
-                    ),
+                    format!("unknown activation {other:?} (expected one of: {})", Activation::NAMES.join(", ")),
                 ))
             }
         })
@@ -150,10 +147,7 @@ pub struct ActivationLayer {
 impl ActivationLayer {
     /// The layer applying `activation`.
     pub fn new(activation: Activation, name: impl Into<String>) -> Self {
-        ActivationLayer {
-            activation,
-            name: name.into(),
-        }
+        ActivationLayer { activation, name: name.into() }
     }
 }
 

@@ -19,53 +19,31 @@ pub fn gradcheck_layer(
 ) -> Result<GradcheckReport> {
     let x = input.with_requires_grad(true);
     let output = layer.forward(&x, Mode::Infer)?;
-    let projection = Tensor::<f64>::randn(
-        output.shape().clone(),
-        0.0,
-        1.0,
-        &mut seeded_rng(config.seed),
-    )?;
+    let projection = Tensor::<f64>::randn(output.shape().clone(), 0.0, 1.0, &mut seeded_rng(config.seed))?;
     let objective = |x: &Tensor<f64>| -> Result<f64> {
         let _guard = no_grad();
-        let v = layer
-            .forward(x, Mode::Infer)?
-            .mul(&projection)?
-            .sum()?
-            .item()?;
+        let v = layer.forward(x, Mode::Infer)?.mul(&projection)?.sum()?.item()?;
         if v.is_finite() {
             Ok(v)
         } else {
-            Err(crate::Error::NonFinite {
-                context: format!("gradcheck_layer '{}'", layer.name()),
-                value: v,
-            })
+            Err(crate::Error::NonFinite { context: format!("gradcheck_layer '{}'", layer.name()), value: v })
         }
     };
     let grads = output.mul(&projection)?.sum()?.backward()?;
     let mut report = ReportBuilder::new(config);
 
-    let analytic = grads
-        .get(&x)
-        .map(|g| g.to_vec())
-        .unwrap_or_else(|| vec![0.0; x.numel()]);
+    let analytic = grads.get(&x).map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; x.numel()]);
     for (j, &a) in analytic.iter().enumerate() {
         let shifted = |d: f64| -> Result<f64> {
             let mut data = input.to_vec();
             data[j] += d;
             objective(&Tensor::from_vec(data, input.shape().clone())?)
         };
-        report.add(
-            (0, j),
-            a,
-            (shifted(config.eps)? - shifted(-config.eps)?) / (2.0 * config.eps),
-        );
+        report.add((0, j), a, (shifted(config.eps)? - shifted(-config.eps)?) / (2.0 * config.eps));
     }
     for (k, param) in layer.params().iter().enumerate() {
         let original = param.value().detach();
-        let analytic = grads
-            .get_id(param.id())
-            .map(|g| g.to_vec())
-            .unwrap_or_else(|| vec![0.0; param.numel()]);
+        let analytic = grads.get_id(param.id()).map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; param.numel()]);
         for (j, &a) in analytic.iter().enumerate() {
             let shifted = |d: f64| -> Result<f64> {
                 let mut data = original.to_vec();

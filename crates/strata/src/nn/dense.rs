@@ -89,17 +89,9 @@ impl DenseConfig {
     ///
     /// # Errors
     /// When `units` is 0 or the input is not a vector.
-    pub fn build<T: Element>(
-        &self,
-        input: &Shape,
-        name: String,
-        rng: &mut Rng,
-    ) -> Result<Dense<T>> {
+    pub fn build<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Dense<T>> {
         if self.units == 0 {
-            return Err(Error::invalid(
-                format!("layer '{name}'"),
-                "units must be > 0, got 0",
-            ));
+            return Err(Error::invalid(format!("layer '{name}'"), "units must be > 0, got 0"));
         }
         let &[inputs] = input.dims() else {
             return Err(Error::shape(
@@ -108,24 +100,12 @@ impl DenseConfig {
                 "Dense expects a vector per sample [inputs]; add Flatten first",
             ));
         };
-        let kernel = self
-            .kernel_initializer
-            .init(&Shape::new([inputs, self.units]), rng)?;
+        let kernel = self.kernel_initializer.init(&Shape::new([inputs, self.units]), rng)?;
         let bias = match self.use_bias {
-            true => Some(Param::new(
-                "bias",
-                self.bias_initializer.init(&Shape::new([self.units]), rng)?,
-                true,
-            )),
+            true => Some(Param::new("bias", self.bias_initializer.init(&Shape::new([self.units]), rng)?, true)),
             false => None,
         };
-        Ok(Dense {
-            config: self.clone(),
-            name,
-            inputs,
-            kernel: Param::new("kernel", kernel, true),
-            bias,
-        })
+        Ok(Dense { config: self.clone(), name, inputs, kernel: Param::new("kernel", kernel, true), bias })
     }
 }
 
@@ -178,9 +158,7 @@ impl<T: Element> Layer<T> for Dense<T> {
     }
 
     fn params(&self) -> Vec<&Param<T>> {
-        std::iter::once(&self.kernel)
-            .chain(self.bias.as_ref())
-            .collect()
+        std::iter::once(&self.kernel).chain(self.bias.as_ref()).collect()
     }
 
     fn kind(&self) -> &'static str {
@@ -193,10 +171,8 @@ impl<T: Element> Layer<T> for Dense<T> {
 
     fn penalty(&self) -> Result<Option<Tensor<T>>> {
         let mut total: Option<Tensor<T>> = None;
-        let pairs = [
-            (self.config.kernel_regularizer, Some(&self.kernel)),
-            (self.config.bias_regularizer, self.bias.as_ref()),
-        ];
+        let pairs =
+            [(self.config.kernel_regularizer, Some(&self.kernel)), (self.config.bias_regularizer, self.bias.as_ref())];
         for (reg, param) in pairs {
             if let (Some(reg), Some(param)) = (reg, param) {
                 let p = reg.penalty(&param.value())?;

@@ -24,23 +24,14 @@ pub struct DropConnectConfig {
 impl DropConnectConfig {
     /// DropConnect over `dense` with `rate`.
     pub fn new(dense: DenseConfig, rate: f64) -> Self {
-        DropConnectConfig {
-            dense,
-            rate,
-            seed: None,
-        }
+        DropConnectConfig { dense, rate, seed: None }
     }
 
     /// Validate and build.
     ///
     /// # Errors
     /// When the rate is outside [0, 1) or the dense part is invalid.
-    pub fn build<T: Element>(
-        &self,
-        input: &Shape,
-        name: String,
-        rng: &mut Rng,
-    ) -> Result<DropConnect<T>> {
+    pub fn build<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<DropConnect<T>> {
         if !(0.0..1.0).contains(&self.rate) {
             return Err(Error::invalid(
                 format!("layer '{name}'"),
@@ -49,12 +40,7 @@ impl DropConnectConfig {
         }
         let dense = self.dense.build(input, name, rng)?;
         let seed = self.seed.unwrap_or_else(|| rng.next_u64());
-        Ok(DropConnect {
-            dense,
-            activation: self.dense.activation,
-            rate: self.rate,
-            rng: Mutex::new(seeded_rng(seed)),
-        })
+        Ok(DropConnect { dense, activation: self.dense.activation, rate: self.rate, rng: Mutex::new(seeded_rng(seed)) })
     }
 }
 
@@ -78,15 +64,7 @@ impl<T: Element> Layer<T> for DropConnect<T> {
         let scale = T::of(1.0 / keep);
         let mask: Vec<T> = {
             let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-            (0..kernel.numel())
-                .map(|_| {
-                    if rng.gen::<f64>() < keep {
-                        scale
-                    } else {
-                        T::zero()
-                    }
-                })
-                .collect()
+            (0..kernel.numel()).map(|_| if rng.gen::<f64>() < keep { scale } else { T::zero() }).collect()
         };
         let mut y = x.matmul(&kernel.mul(&Tensor::from_vec(mask, kernel.shape().clone())?)?)?;
         if let Some(bias) = self.dense.bias() {

@@ -36,11 +36,7 @@ impl DropoutConfig {
             ));
         }
         let seed = self.seed.unwrap_or_else(|| rng.next_u64());
-        Ok(Dropout {
-            rate: self.rate,
-            name,
-            rng: Mutex::new(seeded_rng(seed)),
-        })
+        Ok(Dropout { rate: self.rate, name, rng: Mutex::new(seeded_rng(seed)) })
     }
 }
 
@@ -59,15 +55,7 @@ impl<T: Element> Layer<T> for Dropout {
         let keep = 1.0 - self.rate;
         let scale = T::of(1.0 / keep);
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-        let mask: Vec<T> = (0..x.numel())
-            .map(|_| {
-                if rng.gen::<f64>() < keep {
-                    scale
-                } else {
-                    T::zero()
-                }
-            })
-            .collect();
+        let mask: Vec<T> = (0..x.numel()).map(|_| if rng.gen::<f64>() < keep { scale } else { T::zero() }).collect();
         x.mul(&Tensor::from_vec(mask, x.shape().clone())?)
     }
     fn output_shape(&self, input: &Shape) -> Result<Shape> {

@@ -20,11 +20,7 @@ impl Flatten {
 impl<T: Element> Layer<T> for Flatten {
     fn forward(&self, x: &Tensor<T>, _mode: Mode) -> Result<Tensor<T>> {
         let Some((&n, rest)) = x.dims().split_first() else {
-            return Err(Error::shape(
-                &format!("layer '{}'", self.name),
-                x.shape(),
-                "expected a batch axis",
-            ));
+            return Err(Error::shape(&format!("layer '{}'", self.name), x.shape(), "expected a batch axis"));
         };
         x.reshape([n, rest.iter().product()])
     }

@@ -70,16 +70,8 @@ impl<T: Element> GraphBuilder<T> {
     }
 
     fn push(&mut self, op: Op<T>, shape: Shape, name: String) -> Symbol {
-        self.nodes.push(Node {
-            op,
-            shape: shape.clone(),
-            name,
-        });
-        Symbol {
-            graph: self.id,
-            node: self.nodes.len() - 1,
-            shape,
-        }
+        self.nodes.push(Node { op, shape: shape.clone(), name });
+        Symbol { graph: self.id, node: self.nodes.len() - 1, shape }
     }
 
     fn check(&self, op: &str, s: &Symbol) -> Result<()> {
@@ -124,20 +116,11 @@ impl<T: Element> GraphBuilder<T> {
         let first = self.merge_inputs("add", xs)?;
         for x in &xs[1..] {
             if x.shape != first.shape {
-                return Err(Error::mismatch(
-                    "add",
-                    &first.shape,
-                    &x.shape,
-                    "merged shapes must be equal",
-                ));
+                return Err(Error::mismatch("add", &first.shape, &x.shape, "merged shapes must be equal"));
             }
         }
         let name = self.names.claim(None, "add")?;
-        Ok(self.push(
-            Op::Add(xs.iter().map(|x| x.node).collect()),
-            first.shape.clone(),
-            name,
-        ))
+        Ok(self.push(Op::Add(xs.iter().map(|x| x.node).collect()), first.shape.clone(), name))
     }
 
     /// Join symbols along a per-sample `axis` (-1: the last).
@@ -150,12 +133,7 @@ impl<T: Element> GraphBuilder<T> {
         let mut dims = first.shape.dims().to_vec();
         for x in &xs[1..] {
             let same = x.shape.rank() == first.shape.rank()
-                && x.shape
-                    .dims()
-                    .iter()
-                    .zip(first.shape.dims())
-                    .enumerate()
-                    .all(|(i, (a, b))| i == ax || a == b);
+                && x.shape.dims().iter().zip(first.shape.dims()).enumerate().all(|(i, (a, b))| i == ax || a == b);
             if !same {
                 return Err(Error::mismatch(
                     "concatenate",
@@ -167,19 +145,12 @@ impl<T: Element> GraphBuilder<T> {
             dims[ax] += x.shape.dims()[ax];
         }
         let name = self.names.claim(None, "concatenate")?;
-        Ok(self.push(
-            Op::Concatenate(xs.iter().map(|x| x.node).collect(), ax),
-            Shape::new(dims),
-            name,
-        ))
+        Ok(self.push(Op::Concatenate(xs.iter().map(|x| x.node).collect(), ax), Shape::new(dims), name))
     }
 
     fn merge_inputs<'s>(&self, op: &str, xs: &[&'s Symbol]) -> Result<&'s Symbol> {
         if xs.len() < 2 {
-            return Err(Error::invalid(
-                op,
-                format!("needs at least two inputs, got {}", xs.len()),
-            ));
+            return Err(Error::invalid(op, format!("needs at least two inputs, got {}", xs.len())));
         }
         for x in xs {
             self.check(op, x)?;
@@ -211,16 +182,11 @@ impl<T: Element> GraphBuilder<T> {
             }
         }
         if !needed[input.node] {
-            return Err(Error::invalid(
-                "GraphBuilder::build",
-                "the output does not depend on the input",
-            ));
+            return Err(Error::invalid("GraphBuilder::build", "the output does not depend on the input"));
         }
         let keep: Vec<usize> = (0..self.nodes.len()).filter(|&i| needed[i]).collect();
         let mut remap = vec![usize::MAX; self.nodes.len()];
-        keep.iter()
-            .enumerate()
-            .for_each(|(new, &old)| remap[old] = new);
+        keep.iter().enumerate().for_each(|(new, &old)| remap[old] = new);
         let nodes = self
             .nodes
             .into_iter()
@@ -231,18 +197,12 @@ impl<T: Element> GraphBuilder<T> {
                     Op::Input => Op::Input,
                     Op::Layer(l, i) => Op::Layer(l, remap[i]),
                     Op::Add(is) => Op::Add(is.iter().map(|&i| remap[i]).collect()),
-                    Op::Concatenate(is, ax) => {
-                        Op::Concatenate(is.iter().map(|&i| remap[i]).collect(), ax)
-                    }
+                    Op::Concatenate(is, ax) => Op::Concatenate(is.iter().map(|&i| remap[i]).collect(), ax),
                 };
                 n
             })
             .collect();
-        Ok(Functional {
-            input_shape: input.shape.clone(),
-            input: remap[input.node],
-            nodes,
-        })
+        Ok(Functional { input_shape: input.shape.clone(), input: remap[input.node], nodes })
     }
 }
 
@@ -274,9 +234,7 @@ impl<T: Element> Layer<T> for Functional<T> {
         let mut values: Vec<Option<Tensor<T>>> = vec![None; self.nodes.len()];
         values[self.input] = Some(x.clone());
         let value = |values: &[Option<Tensor<T>>], i: usize| {
-            values[i].clone().ok_or_else(|| {
-                Error::invalid("Functional", "a node was used before it was computed")
-            })
+            values[i].clone().ok_or_else(|| Error::invalid("Functional", "a node was used before it was computed"))
         };
         for (i, node) in self.nodes.iter().enumerate() {
             let out = match &node.op {
@@ -290,10 +248,7 @@ impl<T: Element> Layer<T> for Functional<T> {
                     sum
                 }
                 Op::Concatenate(js, ax) => {
-                    let parts = js
-                        .iter()
-                        .map(|&j| value(&values, j))
-                        .collect::<Result<Vec<_>>>()?;
+                    let parts = js.iter().map(|&j| value(&values, j)).collect::<Result<Vec<_>>>()?;
                     Tensor::concat(&parts.iter().collect::<Vec<_>>(), *ax as isize + 1)?
                 }
             };
@@ -304,30 +259,13 @@ impl<T: Element> Layer<T> for Functional<T> {
 
     fn output_shape(&self, input: &Shape) -> Result<Shape> {
         if input != &self.input_shape {
-            return Err(Error::mismatch(
-                "Functional",
-                &self.input_shape,
-                input,
-                "per-sample input shapes differ",
-            ));
+            return Err(Error::mismatch("Functional", &self.input_shape, input, "per-sample input shapes differ"));
         }
-        Ok(self
-            .nodes
-            .last()
-            .map_or_else(|| input.clone(), |n| n.shape.clone()))
+        Ok(self.nodes.last().map_or_else(|| input.clone(), |n| n.shape.clone()))
     }
 
     fn params(&self) -> Vec<&Param<T>> {
-        self.nodes
-            .iter()
-            .flat_map(|n| {
-                if let Op::Layer(l, _) = &n.op {
-                    l.params()
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect()
+        self.nodes.iter().flat_map(|n| if let Op::Layer(l, _) = &n.op { l.params() } else { Vec::new() }).collect()
     }
 
     fn kind(&self) -> &'static str {
@@ -375,12 +313,9 @@ impl<T: Element> Network<T> for Functional<T> {
             .map(|n| match &n.op {
                 Op::Input => SummaryRow::input(&n.shape),
                 Op::Layer(l, _) => SummaryRow::of(l.as_ref(), &n.shape),
-                Op::Add(_) => SummaryRow {
-                    name: n.name.clone(),
-                    kind: "Add".into(),
-                    output_shape: n.shape.clone(),
-                    params: 0,
-                },
+                Op::Add(_) => {
+                    SummaryRow { name: n.name.clone(), kind: "Add".into(), output_shape: n.shape.clone(), params: 0 }
+                }
                 Op::Concatenate(..) => SummaryRow {
                     name: n.name.clone(),
                     kind: "Concatenate".into(),

@@ -79,9 +79,7 @@ impl Initializer {
             Initializer::HeNormal => truncated(shape, (2.0 / fan_in).sqrt(), rng),
             Initializer::LecunNormal => truncated(shape, (1.0 / fan_in).sqrt(), rng),
             Initializer::Normal { mean, std } => Tensor::randn(shape.clone(), mean, std, rng),
-            Initializer::Uniform { low, high } => {
-                Tensor::rand_uniform(shape.clone(), low, high, rng)
-            }
+            Initializer::Uniform { low, high } => Tensor::rand_uniform(shape.clone(), low, high, rng),
             Initializer::Zeros => Ok(Tensor::zeros(shape.clone())),
             Initializer::Ones => Ok(Tensor::ones(shape.clone())),
             Initializer::Constant(v) => Ok(Tensor::full(shape.clone(), T::of(v))),
@@ -96,38 +94,22 @@ fn fans(shape: &Shape) -> (usize, usize) {
         [n] => (*n, *n),
         dims => {
             let receptive: usize = dims[..dims.len() - 2].iter().product();
-            (
-                dims[dims.len() - 2] * receptive,
-                dims[dims.len() - 1] * receptive,
-            )
+            (dims[dims.len() - 2] * receptive, dims[dims.len() - 1] * receptive)
         }
     }
 }
 
 fn uniform<T: Element>(shape: &Shape, limit: f64, rng: &mut Rng) -> Result<Tensor<T>> {
     if !(limit.is_finite() && limit > 0.0) {
-        return Err(Error::shape(
-            "initializer",
-            shape,
-            "fan sizes must be positive",
-        ));
+        return Err(Error::shape("initializer", shape, "fan sizes must be positive"));
     }
     let dist = Uniform::new(-limit, limit);
-    Tensor::from_vec(
-        (0..shape.numel())
-            .map(|_| T::of(dist.sample(rng)))
-            .collect(),
-        shape.clone(),
-    )
+    Tensor::from_vec((0..shape.numel()).map(|_| T::of(dist.sample(rng))).collect(), shape.clone())
 }
 
 fn truncated<T: Element>(shape: &Shape, std: f64, rng: &mut Rng) -> Result<Tensor<T>> {
     if !(std.is_finite() && std > 0.0) {
-        return Err(Error::shape(
-            "initializer",
-            shape,
-            "fan sizes must be positive",
-        ));
+        return Err(Error::shape("initializer", shape, "fan sizes must be positive"));
     }
     let std = std / TRUNCATED_STD_CORRECTION;
     let normal = Normal::new(0.0, std).map_err(|e| Error::invalid("initializer", e.to_string()))?;
@@ -137,8 +119,5 @@ fn truncated<T: Element>(shape: &Shape, std: f64, rng: &mut Rng) -> Result<Tenso
             return v;
         }
     };
-    Tensor::from_vec(
-        (0..shape.numel()).map(|_| T::of(sample(rng))).collect(),
-        shape.clone(),
-    )
+    Tensor::from_vec((0..shape.numel()).map(|_| T::of(sample(rng))).collect(), shape.clone())
 }

@@ -22,42 +22,25 @@ pub struct MaxoutConfig {
 impl MaxoutConfig {
     /// Maxout with `units` outputs of `pieces` pieces each.
     pub fn new(units: usize, pieces: usize) -> Self {
-        MaxoutConfig {
-            units,
-            pieces,
-            kernel_initializer: Initializer::GlorotUniform,
-        }
+        MaxoutConfig { units, pieces, kernel_initializer: Initializer::GlorotUniform }
     }
 
     /// Validate and build.
     ///
     /// # Errors
     /// When `units` is 0, `pieces` < 2, or the input is not a vector.
-    pub fn build<T: Element>(
-        &self,
-        input: &Shape,
-        name: String,
-        rng: &mut Rng,
-    ) -> Result<Maxout<T>> {
+    pub fn build<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Maxout<T>> {
         if self.pieces < 2 {
             return Err(Error::invalid(
                 format!("layer '{name}'"),
                 format!("maxout needs pieces >= 2, got {}", self.pieces),
             ));
         }
-        let linear =
-            DenseConfig::new(self.units * self.pieces).kernel_initializer(self.kernel_initializer);
+        let linear = DenseConfig::new(self.units * self.pieces).kernel_initializer(self.kernel_initializer);
         if self.units == 0 {
-            return Err(Error::invalid(
-                format!("layer '{name}'"),
-                "units must be > 0, got 0",
-            ));
+            return Err(Error::invalid(format!("layer '{name}'"), "units must be > 0, got 0"));
         }
-        Ok(Maxout {
-            linear: linear.build(input, name, rng)?,
-            units: self.units,
-            pieces: self.pieces,
-        })
+        Ok(Maxout { linear: linear.build(input, name, rng)?, units: self.units, pieces: self.pieces })
     }
 }
 

@@ -55,11 +55,7 @@ pub struct Param<T: Element = f32> {
 impl<T: Element> Param<T> {
     /// A parameter holding `value`; trainable ones collect gradients.
     pub fn new(name: impl Into<String>, value: Tensor<T>, trainable: bool) -> Self {
-        Param {
-            name: name.into(),
-            value: RwLock::new(value.with_requires_grad(trainable)),
-            trainable,
-        }
+        Param { name: name.into(), value: RwLock::new(value.with_requires_grad(trainable)), trainable }
     }
 
     /// The name ("kernel", "bias").
@@ -166,19 +162,12 @@ impl LayerNames {
     pub(crate) fn claim(&mut self, requested: Option<&str>, stem: &'static str) -> Result<String> {
         let name = match requested {
             Some(n) if self.taken.contains(n) => {
-                return Err(crate::Error::invalid(
-                    "layer name",
-                    format!("'{n}' is already used in this network"),
-                ))
+                return Err(crate::Error::invalid("layer name", format!("'{n}' is already used in this network")))
             }
             Some(n) => n.to_string(),
             None => loop {
                 let count = self.counts.entry(stem).or_insert(0);
-                let candidate = if *count == 0 {
-                    stem.to_string()
-                } else {
-                    format!("{stem}_{count}")
-                };
+                let candidate = if *count == 0 { stem.to_string() } else { format!("{stem}_{count}") };
                 *count += 1;
                 if !self.taken.contains(&candidate) {
                     break candidate;
@@ -192,11 +181,7 @@ impl LayerNames {
 
 /// A layer's parameters named `"{layer}.{param}"`.
 pub(crate) fn named_layer_params<T: Element>(layer: &dyn Layer<T>) -> Vec<(String, &Param<T>)> {
-    layer
-        .params()
-        .into_iter()
-        .map(|p| (format!("{}.{}", layer.name(), p.name()), p))
-        .collect()
+    layer.params().into_iter().map(|p| (format!("{}.{}", layer.name(), p.name()), p)).collect()
 }
 
 /// A whole network from one input to one output: what a [`crate::train::Model`] trains.
@@ -265,12 +250,7 @@ impl LayerConfig {
     ///
     /// # Errors
     /// When a hyper-parameter is out of range or the input shape does not fit.
-    pub fn build<T: Element>(
-        &self,
-        input: &Shape,
-        name: String,
-        rng: &mut Rng,
-    ) -> Result<Box<dyn Layer<T>>> {
+    pub fn build<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
         Ok(match self {
             LayerConfig::Dense(c) => Box::new(c.build(input, name, rng)?),
             LayerConfig::Activation(a) => Box::new(ActivationLayer::new(*a, name)),

@@ -60,16 +60,12 @@ impl<T: Element> Sequential<T> {
         let previous = self.layers.last().map_or("input", |l| l.name()).to_string();
         // The error names both ends of the chain: which layer could not follow which.
         let context = |e: Error| match e {
-            Error::InvalidShape { op, shape, reason } => Error::InvalidShape {
-                op: format!("{op} (after '{previous}', whose output is {input})"),
-                shape,
-                reason,
-            },
+            Error::InvalidShape { op, shape, reason } => {
+                Error::InvalidShape { op: format!("{op} (after '{previous}', whose output is {input})"), shape, reason }
+            }
             other => other,
         };
-        let layer = config
-            .build::<T>(&input, name, &mut self.rng)
-            .map_err(context)?;
+        let layer = config.build::<T>(&input, name, &mut self.rng).map_err(context)?;
         let out = layer.output_shape(&input).map_err(context)?;
         self.layers.push(layer);
         self.shapes.push(out);
@@ -94,22 +90,10 @@ impl<T: Element> Sequential<T> {
 
 impl<T: Element> Layer<T> for Sequential<T> {
     fn forward(&self, x: &Tensor<T>, mode: Mode) -> Result<Tensor<T>> {
-        let expected = x
-            .dims()
-            .get(1..)
-            .is_some_and(|d| d == self.input_shape.dims());
+        let expected = x.dims().get(1..).is_some_and(|d| d == self.input_shape.dims());
         if !expected {
-            let want: Vec<String> = self
-                .input_shape
-                .dims()
-                .iter()
-                .map(|d| d.to_string())
-                .collect();
-            return Err(Error::shape(
-                "Sequential input",
-                x.shape(),
-                format!("expected [*, {}]", want.join(", ")),
-            ));
+            let want: Vec<String> = self.input_shape.dims().iter().map(|d| d.to_string()).collect();
+            return Err(Error::shape("Sequential input", x.shape(), format!("expected [*, {}]", want.join(", "))));
         }
         let mut h = x.clone();
         for layer in &self.layers {
@@ -158,19 +142,12 @@ impl<T: Element> Network<T> for Sequential<T> {
     }
 
     fn named_params(&self) -> Vec<(String, &Param<T>)> {
-        self.layers
-            .iter()
-            .flat_map(|l| super::named_layer_params(l.as_ref()))
-            .collect()
+        self.layers.iter().flat_map(|l| super::named_layer_params(l.as_ref())).collect()
     }
 
     fn summary_rows(&self) -> Vec<SummaryRow> {
         let input = SummaryRow::input(&self.input_shape);
-        let rows = self
-            .layers
-            .iter()
-            .zip(&self.shapes)
-            .map(|(l, s)| SummaryRow::of(l.as_ref(), s));
+        let rows = self.layers.iter().zip(&self.shapes).map(|(l, s)| SummaryRow::of(l.as_ref(), s));
         std::iter::once(input).chain(rows).collect()
     }
 }

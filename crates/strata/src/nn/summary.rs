@@ -21,12 +21,7 @@ pub struct SummaryRow {
 impl SummaryRow {
     /// The row of a network's input.
     pub fn input(shape: &Shape) -> Self {
-        SummaryRow {
-            name: "input".into(),
-            kind: "InputLayer".into(),
-            output_shape: shape.clone(),
-            params: 0,
-        }
+        SummaryRow { name: "input".into(), kind: "InputLayer".into(), output_shape: shape.clone(), params: 0 }
     }
 
     /// The row of a layer with its output shape.
@@ -41,11 +36,7 @@ impl SummaryRow {
 }
 
 /// The table as Keras prints it.
-pub(crate) fn render<T: Element>(
-    model_name: &str,
-    rows: &[SummaryRow],
-    params: &[&Param<T>],
-) -> String {
+pub(crate) fn render<T: Element>(model_name: &str, rows: &[SummaryRow], params: &[&Param<T>]) -> String {
     let rule = "_".repeat(72);
     let thick = "=".repeat(72);
     let mut s = format!(
@@ -53,12 +44,7 @@ pub(crate) fn render<T: Element>(
         "Layer (type)", "Output Shape", "Param #"
     );
     for row in rows {
-        let dims: Vec<String> = row
-            .output_shape
-            .dims()
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let dims: Vec<String> = row.output_shape.dims().iter().map(|d| d.to_string()).collect();
         let shape = format!("(None, {})", dims.join(", "));
         s += &format!(
             " {:<34}{:<25}{:>10}\n",
@@ -68,11 +54,7 @@ pub(crate) fn render<T: Element>(
         );
     }
     let total: usize = params.iter().map(|p| p.numel()).sum();
-    let trainable: usize = params
-        .iter()
-        .filter(|p| p.trainable())
-        .map(|p| p.numel())
-        .sum();
+    let trainable: usize = params.iter().filter(|p| p.trainable()).map(|p| p.numel()).sum();
     s += &format!(
         "{thick}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: {}\n{rule}\n",
         group_thousands(total),

@@ -16,10 +16,7 @@ pub(crate) fn broadcast_zip<T: Element>(
 ) -> Result<(Vec<T>, Shape)> {
     let (a, b) = (lhs.data(), rhs.data());
     if lhs.shape() == rhs.shape() {
-        return Ok((
-            a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect(),
-            lhs.shape().clone(),
-        ));
+        return Ok((a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect(), lhs.shape().clone()));
     }
     let shape = Shape::broadcast(op, lhs.shape(), rhs.shape())?;
     if b.len() == 1 {
@@ -28,10 +25,7 @@ pub(crate) fn broadcast_zip<T: Element>(
     if a.len() == 1 {
         return Ok((b.iter().map(|&y| f(a[0], y)).collect(), shape));
     }
-    let (sa, sb) = (
-        lhs.shape().broadcast_strides(&shape),
-        rhs.shape().broadcast_strides(&shape),
-    );
+    let (sa, sb) = (lhs.shape().broadcast_strides(&shape), rhs.shape().broadcast_strides(&shape));
     let dims = shape.dims();
     let numel = shape.numel();
     let mut out = Vec::with_capacity(numel);
@@ -108,12 +102,7 @@ impl<T: Element> Backward<T> for Add {
     fn name(&self) -> &'static str {
         "add"
     }
-    fn backward(
-        &self,
-        _x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, _x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         Ok(vec![Some(g.clone()), Some(g.clone())])
     }
 }
@@ -123,12 +112,7 @@ impl<T: Element> Backward<T> for Sub {
     fn name(&self) -> &'static str {
         "sub"
     }
-    fn backward(
-        &self,
-        _x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, _x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         Ok(vec![Some(g.clone()), Some(g.neg()?)])
     }
 }
@@ -138,12 +122,7 @@ impl<T: Element> Backward<T> for Mul {
     fn name(&self) -> &'static str {
         "mul"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         Ok(vec![Some(g.mul(&x[1])?), Some(g.mul(&x[0])?)])
     }
 }
@@ -154,12 +133,7 @@ impl<T: Element> Backward<T> for Div {
     fn name(&self) -> &'static str {
         "div"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let da = g.div(&x[1])?;
         let db = da.mul(y)?.neg()?;
         Ok(vec![Some(da), Some(db)])
@@ -173,19 +147,10 @@ impl<T: Element> Backward<T> for Pow {
     fn name(&self) -> &'static str {
         "pow"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let (a, b) = (&x[0], &x[1]);
         let da = g.mul(&b.mul(&a.pow(&b.add_scalar(-1.0)?)?)?)?;
-        let db = if b.requires_grad() {
-            Some(g.mul(y)?.mul(&a.log()?)?)
-        } else {
-            None
-        };
+        let db = if b.requires_grad() { Some(g.mul(y)?.mul(&a.log()?)?) } else { None };
         Ok(vec![Some(da), db])
     }
 }
@@ -195,17 +160,9 @@ impl<T: Element> Backward<T> for Maximum {
     fn name(&self) -> &'static str {
         "maximum"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let lhs_wins = x[0].ge(&x[1])?;
-        Ok(vec![
-            Some(g.mul(&lhs_wins)?),
-            Some(g.mul(&lhs_wins.neg()?.add_scalar(1.0)?)?),
-        ])
+        Ok(vec![Some(g.mul(&lhs_wins)?), Some(g.mul(&lhs_wins.neg()?.add_scalar(1.0)?)?)])
     }
 }
 
@@ -214,16 +171,8 @@ impl<T: Element> Backward<T> for Minimum {
     fn name(&self) -> &'static str {
         "minimum"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let lhs_wins = x[0].le(&x[1])?;
-        Ok(vec![
-            Some(g.mul(&lhs_wins)?),
-            Some(g.mul(&lhs_wins.neg()?.add_scalar(1.0)?)?),
-        ])
+        Ok(vec![Some(g.mul(&lhs_wins)?), Some(g.mul(&lhs_wins.neg()?.add_scalar(1.0)?)?)])
     }
 }

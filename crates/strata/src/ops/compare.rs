@@ -12,13 +12,8 @@ macro_rules! compare_op {
         /// # Errors
         /// When the shapes do not broadcast.
         pub fn $name(&self, rhs: &Tensor<T>) -> Result<Tensor<T>> {
-            let (data, shape) = broadcast_zip(stringify!($name), self, rhs, |$a, $b| {
-                if $cond {
-                    T::one()
-                } else {
-                    T::zero()
-                }
-            })?;
+            let (data, shape) =
+                broadcast_zip(stringify!($name), self, rhs, |$a, $b| if $cond { T::one() } else { T::zero() })?;
             Ok(Tensor::from_parts(data, shape))
         }
     };
@@ -35,11 +30,7 @@ impl<T: Element> Tensor<T> {
     /// Mask of `x > value`.
     pub fn gt_scalar(&self, value: f64) -> Tensor<T> {
         let v = T::of(value);
-        let data = self
-            .data()
-            .iter()
-            .map(|&x| if x > v { T::one() } else { T::zero() })
-            .collect();
+        let data = self.data().iter().map(|&x| if x > v { T::one() } else { T::zero() }).collect();
         Tensor::from_parts(data, self.shape().clone())
     }
 

@@ -25,19 +25,8 @@ impl<T: Element> Tensor<T> {
         }
         check_indices("gather", indices, c)?;
         let x = self.data();
-        let out = indices
-            .iter()
-            .enumerate()
-            .map(|(i, &j)| x[i * c + j])
-            .collect();
-        Ok(Tensor::from_op(
-            out,
-            Shape::new([n]),
-            &[self],
-            Gather {
-                indices: indices.to_vec(),
-            },
-        ))
+        let out = indices.iter().enumerate().map(|(i, &j)| x[i * c + j]).collect();
+        Ok(Tensor::from_op(out, Shape::new([n]), &[self], Gather { indices: indices.to_vec() }))
     }
 
     /// Rows `indices` of the first axis, in that order (an embedding lookup).
@@ -46,11 +35,7 @@ impl<T: Element> Tensor<T> {
     /// When the tensor is a scalar or an index is out of range.
     pub fn index_select(&self, indices: &[usize]) -> Result<Tensor<T>> {
         let Some((&rows, rest)) = self.dims().split_first() else {
-            return Err(Error::shape(
-                "index_select",
-                self.shape(),
-                "needs at least one axis",
-            ));
+            return Err(Error::shape("index_select", self.shape(), "needs at least one axis"));
         };
         check_indices("index_select", indices, rows)?;
         let width: usize = rest.iter().product();
@@ -60,14 +45,7 @@ impl<T: Element> Tensor<T> {
         }
         let mut dims = vec![indices.len()];
         dims.extend_from_slice(rest);
-        Ok(Tensor::from_op(
-            out,
-            Shape::new(dims),
-            &[self],
-            IndexSelect {
-                indices: indices.to_vec(),
-            },
-        ))
+        Ok(Tensor::from_op(out, Shape::new(dims), &[self], IndexSelect { indices: indices.to_vec() }))
     }
 
     /// A `[n, classes]` tensor with a 1 at each label's position.
@@ -86,13 +64,9 @@ impl<T: Element> Tensor<T> {
 
 fn check_indices(op: &str, indices: &[usize], bound: usize) -> Result<()> {
     match indices.iter().position(|&i| i >= bound) {
-        Some(at) => Err(Error::invalid(
-            op,
-            format!(
-                "index {} at position {at} is out of range 0..{bound}",
-                indices[at]
-            ),
-        )),
+        Some(at) => {
+            Err(Error::invalid(op, format!("index {} at position {at} is out of range 0..{bound}", indices[at])))
+        }
         None => Ok(()),
     }
 }
@@ -104,12 +78,7 @@ impl<T: Element> Backward<T> for Gather {
     fn name(&self) -> &'static str {
         "gather"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let c = x[0].dims()[1];
         let mut dx = vec![T::zero(); x[0].numel()];
         for (i, (&j, &gv)) in self.indices.iter().zip(g.data()).enumerate() {
@@ -126,19 +95,11 @@ impl<T: Element> Backward<T> for IndexSelect {
     fn name(&self) -> &'static str {
         "index_select"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let width: usize = x[0].dims()[1..].iter().product();
         let mut dx = vec![T::zero(); x[0].numel()];
         for (&i, row) in self.indices.iter().zip(g.data().chunks(width.max(1))) {
-            dx[i * width..(i + 1) * width]
-                .iter_mut()
-                .zip(row)
-                .for_each(|(d, &v)| *d = *d + v);
+            dx[i * width..(i + 1) * width].iter_mut().zip(row).for_each(|(d, &v)| *d = *d + v);
         }
         Ok(vec![Some(Tensor::from_parts(dx, x[0].shape().clone()))])
     }

@@ -23,21 +23,9 @@ impl<'a, T> MatRef<'a, T> {
     fn new(data: &'a [T], rows: usize, cols: usize, transposed: bool) -> Self {
         // Stored row-major as [rows, cols] unless transposed, then stored as [cols, rows].
         if transposed {
-            MatRef {
-                data,
-                rows,
-                cols,
-                row_stride: 1,
-                col_stride: rows as isize,
-            }
+            MatRef { data, rows, cols, row_stride: 1, col_stride: rows as isize }
         } else {
-            MatRef {
-                data,
-                rows,
-                cols,
-                row_stride: cols as isize,
-                col_stride: 1,
-            }
+            MatRef { data, rows, cols, row_stride: cols as isize, col_stride: 1 }
         }
     }
 }
@@ -108,84 +96,36 @@ impl<T: Element> Tensor<T> {
     ///
     /// # Errors
     /// As [`Tensor::matmul`], for the transposed shapes.
-    pub fn matmul_t(
-        &self,
-        transpose_lhs: bool,
-        rhs: &Tensor<T>,
-        transpose_rhs: bool,
-    ) -> Result<Tensor<T>> {
-        let (batch, m, k, n) =
-            matmul_dims(self.shape(), transpose_lhs, rhs.shape(), transpose_rhs)?;
+    pub fn matmul_t(&self, transpose_lhs: bool, rhs: &Tensor<T>, transpose_rhs: bool) -> Result<Tensor<T>> {
+        let (batch, m, k, n) = matmul_dims(self.shape(), transpose_lhs, rhs.shape(), transpose_rhs)?;
         let mut out = vec![T::zero(); batch * m * n];
         let (a_size, b_size) = (m * k, k * n);
         for i in 0..batch {
-            let a = MatRef::new(
-                &self.data()[i * a_size..(i + 1) * a_size],
-                m,
-                k,
-                transpose_lhs,
-            );
-            let b = MatRef::new(
-                &rhs.data()[i * b_size..(i + 1) * b_size],
-                k,
-                n,
-                transpose_rhs,
-            );
+            let a = MatRef::new(&self.data()[i * a_size..(i + 1) * a_size], m, k, transpose_lhs);
+            let b = MatRef::new(&rhs.data()[i * b_size..(i + 1) * b_size], k, n, transpose_rhs);
             gemm(a, b, &mut out[i * m * n..(i + 1) * m * n]);
         }
-        let shape = if self.rank() == 3 {
-            Shape::new([batch, m, n])
-        } else {
-            Shape::new([m, n])
-        };
-        Ok(Tensor::from_op(
-            out,
-            shape,
-            &[self, rhs],
-            MatMul {
-                transpose_lhs,
-                transpose_rhs,
-            },
-        ))
+        let shape = if self.rank() == 3 { Shape::new([batch, m, n]) } else { Shape::new([m, n]) };
+        Ok(Tensor::from_op(out, shape, &[self, rhs], MatMul { transpose_lhs, transpose_rhs }))
     }
 }
 
 /// (batch, m, k, n) of `op(lhs)·op(rhs)`, or an error naming both shapes.
-fn matmul_dims(
-    lhs: &Shape,
-    tl: bool,
-    rhs: &Shape,
-    tr: bool,
-) -> Result<(usize, usize, usize, usize)> {
+fn matmul_dims(lhs: &Shape, tl: bool, rhs: &Shape, tr: bool) -> Result<(usize, usize, usize, usize)> {
     let (batch, (a0, a1), (b0, b1)) = match (lhs.dims(), rhs.dims()) {
         (&[a0, a1], &[b0, b1]) => (1, (a0, a1), (b0, b1)),
         (&[ba, a0, a1], &[bb, b0, b1]) if ba == bb => (ba, (a0, a1), (b0, b1)),
         (&[ba, _, _], &[bb, _, _]) => {
-            return Err(Error::mismatch(
-                "matmul",
-                lhs,
-                rhs,
-                format!("batch sizes {ba} and {bb} differ"),
-            ))
+            return Err(Error::mismatch("matmul", lhs, rhs, format!("batch sizes {ba} and {bb} differ")))
         }
         _ => {
-            return Err(Error::mismatch(
-                "matmul",
-                lhs,
-                rhs,
-                "expected two rank-2 or two rank-3 tensors",
-            ));
+            return Err(Error::mismatch("matmul", lhs, rhs, "expected two rank-2 or two rank-3 tensors"));
         }
     };
     let (m, k) = if tl { (a1, a0) } else { (a0, a1) };
     let (k2, n) = if tr { (b1, b0) } else { (b0, b1) };
     if k != k2 {
-        return Err(Error::mismatch(
-            "matmul",
-            lhs,
-            rhs,
-            format!("inner dimensions {k} and {k2} differ"),
-        ));
+        return Err(Error::mismatch("matmul", lhs, rhs, format!("inner dimensions {k} and {k2} differ")));
     }
     Ok((batch, m, k, n))
 }
@@ -201,12 +141,7 @@ impl<T: Element> Backward<T> for MatMul {
     fn name(&self) -> &'static str {
         "matmul"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let (a, b) = (&x[0], &x[1]);
         let da = match self.transpose_lhs {
             false => g.matmul_t(false, b, !self.transpose_rhs)?,

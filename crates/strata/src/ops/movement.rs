@@ -18,19 +18,9 @@ impl<T: Element> Tensor<T> {
     pub fn reshape(&self, shape: impl Into<Shape>) -> Result<Tensor<T>> {
         let shape = shape.into();
         if shape.numel() != self.numel() {
-            return Err(Error::mismatch(
-                "reshape",
-                self.shape(),
-                &shape,
-                "element counts differ",
-            ));
+            return Err(Error::mismatch("reshape", self.shape(), &shape, "element counts differ"));
         }
-        Ok(Tensor::from_op_shared(
-            Arc::clone(self.shared_data()),
-            shape,
-            &[self],
-            Reshape,
-        ))
+        Ok(Tensor::from_op_shared(Arc::clone(self.shared_data()), shape, &[self], Reshape))
     }
 
     /// Reorder the axes: axis `i` of the result is axis `order[i]` of the input (a copy).
@@ -40,11 +30,7 @@ impl<T: Element> Tensor<T> {
     pub fn permute(&self, order: &[usize]) -> Result<Tensor<T>> {
         let rank = self.rank();
         let mut seen = vec![false; rank];
-        if order.len() != rank
-            || order
-                .iter()
-                .any(|&a| a >= rank || std::mem::replace(&mut seen[a], true))
-        {
+        if order.len() != rank || order.iter().any(|&a| a >= rank || std::mem::replace(&mut seen[a], true)) {
             return Err(Error::shape(
                 "permute",
                 self.shape(),
@@ -58,13 +44,7 @@ impl<T: Element> Tensor<T> {
         let mut out = Vec::with_capacity(self.numel());
         let mut index = vec![0usize; rank];
         for _ in 0..self.numel() {
-            out.push(
-                x[index
-                    .iter()
-                    .zip(&strides)
-                    .map(|(i, s)| i * s)
-                    .sum::<usize>()],
-            );
+            out.push(x[index.iter().zip(&strides).map(|(i, s)| i * s).sum::<usize>()]);
             for axis in (0..rank).rev() {
                 index[axis] += 1;
                 if index[axis] < dims[axis] {
@@ -73,9 +53,7 @@ impl<T: Element> Tensor<T> {
                 index[axis] = 0;
             }
         }
-        let backward = Permute {
-            order: order.to_vec(),
-        };
+        let backward = Permute { order: order.to_vec() };
         Ok(Tensor::from_op(out, Shape::new(dims), &[self], backward))
     }
 
@@ -112,10 +90,7 @@ impl<T: Element> Tensor<T> {
             return Err(Error::shape(
                 "narrow",
                 self.shape(),
-                format!(
-                    "range {start}..{} exceeds axis {ax} of size {n}",
-                    start.saturating_add(len)
-                ),
+                format!("range {start}..{} exceeds axis {ax} of size {n}", start.saturating_add(len)),
             ));
         }
         let inner: usize = self.dims()[ax + 1..].iter().product();
@@ -128,12 +103,7 @@ impl<T: Element> Tensor<T> {
         }
         let mut dims = self.dims().to_vec();
         dims[ax] = len;
-        Ok(Tensor::from_op(
-            out,
-            Shape::new(dims),
-            &[self],
-            Narrow { axis: ax, start },
-        ))
+        Ok(Tensor::from_op(out, Shape::new(dims), &[self], Narrow { axis: ax, start }))
     }
 
     /// Rows `start..end` of the batch (first) axis.
@@ -142,11 +112,7 @@ impl<T: Element> Tensor<T> {
     /// When the range is out of bounds or reversed.
     pub fn slice_batch(&self, start: usize, end: usize) -> Result<Tensor<T>> {
         if end < start {
-            return Err(Error::shape(
-                "slice_batch",
-                self.shape(),
-                format!("reversed range {start}..{end}"),
-            ));
+            return Err(Error::shape("slice_batch", self.shape(), format!("reversed range {start}..{end}")));
         }
         self.narrow(0, start, end - start)
     }
@@ -156,19 +122,11 @@ impl<T: Element> Tensor<T> {
     /// # Errors
     /// When the list is empty or the shapes disagree off `axis`.
     pub fn concat(tensors: &[&Tensor<T>], axis: isize) -> Result<Tensor<T>> {
-        let first = tensors
-            .first()
-            .ok_or_else(|| Error::invalid("concat", "needs at least one tensor"))?;
+        let first = tensors.first().ok_or_else(|| Error::invalid("concat", "needs at least one tensor"))?;
         let ax = first.shape().axis("concat", axis)?;
         for t in &tensors[1..] {
             let same_rank = t.rank() == first.rank();
-            if !same_rank
-                || t.dims()
-                    .iter()
-                    .zip(first.dims())
-                    .enumerate()
-                    .any(|(i, (a, b))| i != ax && a != b)
-            {
+            if !same_rank || t.dims().iter().zip(first.dims()).enumerate().any(|(i, (a, b))| i != ax && a != b) {
                 return Err(Error::mismatch(
                     "concat",
                     first.shape(),
@@ -188,12 +146,7 @@ impl<T: Element> Tensor<T> {
         }
         let mut dims = first.dims().to_vec();
         dims[ax] = sizes.iter().sum();
-        Ok(Tensor::from_op(
-            out,
-            Shape::new(dims),
-            tensors,
-            Concat { axis: ax, sizes },
-        ))
+        Ok(Tensor::from_op(out, Shape::new(dims), tensors, Concat { axis: ax, sizes }))
     }
 
     /// Repeat this tensor along broadcast axes so it has `shape` (NumPy's `broadcast_to`).
@@ -220,12 +173,7 @@ impl<T: Element> Backward<T> for Reshape {
     fn name(&self) -> &'static str {
         "reshape"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         Ok(vec![Some(g.reshape(x[0].shape().clone())?)])
     }
 }
@@ -237,12 +185,7 @@ impl<T: Element> Backward<T> for Permute {
     fn name(&self) -> &'static str {
         "permute"
     }
-    fn backward(
-        &self,
-        _x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, _x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let mut inverse = vec![0; self.order.len()];
         for (i, &a) in self.order.iter().enumerate() {
             inverse[a] = i;
@@ -259,12 +202,7 @@ impl<T: Element> Backward<T> for Narrow {
     fn name(&self) -> &'static str {
         "narrow"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let dims = x[0].dims();
         let (n, len) = (dims[self.axis], g.dims()[self.axis]);
         let inner: usize = dims[self.axis + 1..].iter().product();
@@ -288,12 +226,7 @@ impl<T: Element> Backward<T> for Concat {
     fn name(&self) -> &'static str {
         "concat"
     }
-    fn backward(
-        &self,
-        _x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, _x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let mut start = 0;
         let mut grads = Vec::with_capacity(self.sizes.len());
         for &n in &self.sizes {
@@ -309,12 +242,7 @@ impl<T: Element> Backward<T> for BroadcastTo {
     fn name(&self) -> &'static str {
         "broadcast_to"
     }
-    fn backward(
-        &self,
-        _x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, _x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         Ok(vec![Some(g.clone())])
     }
 }

@@ -11,11 +11,7 @@ use crate::tensor::{Element, Tensor};
 /// Sizes of the axes before, at and after `axis`: the tensor is read as [outer, n, inner].
 fn split_at_axis(shape: &Shape, axis: usize) -> (usize, usize, usize) {
     let dims = shape.dims();
-    (
-        dims[..axis].iter().product(),
-        dims[axis],
-        dims[axis + 1..].iter().product(),
-    )
+    (dims[..axis].iter().product(), dims[axis], dims[axis + 1..].iter().product())
 }
 
 fn reduced_shape(shape: &Shape, axis: usize, keepdim: bool) -> Shape {
@@ -32,12 +28,7 @@ impl<T: Element> Tensor<T> {
     /// Sum of all elements, as a scalar.
     pub fn sum(&self) -> Result<Tensor<T>> {
         let total = self.data().iter().copied().sum();
-        Ok(Tensor::from_op(
-            vec![total],
-            Shape::scalar(),
-            &[self],
-            SumAll,
-        ))
+        Ok(Tensor::from_op(vec![total], Shape::scalar(), &[self], SumAll))
     }
 
     /// Mean of all elements, as a scalar.
@@ -46,11 +37,7 @@ impl<T: Element> Tensor<T> {
     /// When the tensor is empty.
     pub fn mean(&self) -> Result<Tensor<T>> {
         if self.numel() == 0 {
-            return Err(Error::shape(
-                "mean",
-                self.shape(),
-                "mean of an empty tensor",
-            ));
+            return Err(Error::shape("mean", self.shape(), "mean of an empty tensor"));
         }
         self.sum()?.mul_scalar(1.0 / self.numel() as f64)
     }
@@ -71,12 +58,7 @@ impl<T: Element> Tensor<T> {
                 dst.iter_mut().zip(src).for_each(|(d, &s)| *d = *d + s);
             }
         }
-        Ok(Tensor::from_op(
-            out,
-            reduced_shape(self.shape(), ax, keepdim),
-            &[self],
-            SumAxis { axis: ax },
-        ))
+        Ok(Tensor::from_op(out, reduced_shape(self.shape(), ax, keepdim), &[self], SumAxis { axis: ax }))
     }
 
     /// Mean over `axis`.
@@ -87,11 +69,7 @@ impl<T: Element> Tensor<T> {
         let ax = self.shape().axis("mean_axis", axis)?;
         let n = self.dims()[ax];
         if n == 0 {
-            return Err(Error::shape(
-                "mean_axis",
-                self.shape(),
-                format!("axis {ax} is empty"),
-            ));
+            return Err(Error::shape("mean_axis", self.shape(), format!("axis {ax} is empty")));
         }
         self.sum_axis(axis, keepdim)?.mul_scalar(1.0 / n as f64)
     }
@@ -105,15 +83,8 @@ impl<T: Element> Tensor<T> {
         let indices = self.arg_extreme("max_axis", ax)?;
         let x = self.data();
         let out = indices.iter().map(|&i| x[i]).collect();
-        let backward = MaxAxis {
-            flat_indices: indices,
-        };
-        Ok(Tensor::from_op(
-            out,
-            reduced_shape(self.shape(), ax, keepdim),
-            &[self],
-            backward,
-        ))
+        let backward = MaxAxis { flat_indices: indices };
+        Ok(Tensor::from_op(out, reduced_shape(self.shape(), ax, keepdim), &[self], backward))
     }
 
     /// Maximum of all elements, as a scalar.
@@ -132,25 +103,15 @@ impl<T: Element> Tensor<T> {
         let ax = self.shape().axis("argmax", axis)?;
         let (_, n, inner) = split_at_axis(self.shape(), ax);
         let flat = self.arg_extreme("argmax", ax)?;
-        let out = flat
-            .iter()
-            .map(|&i| T::of(((i / inner) % n) as f64))
-            .collect();
-        Ok(Tensor::from_parts(
-            out,
-            reduced_shape(self.shape(), ax, keepdim),
-        ))
+        let out = flat.iter().map(|&i| T::of(((i / inner) % n) as f64)).collect();
+        Ok(Tensor::from_parts(out, reduced_shape(self.shape(), ax, keepdim)))
     }
 
     /// Flat indices of the first maximum of each slice along `axis`.
     fn arg_extreme(&self, op: &str, ax: usize) -> Result<Vec<usize>> {
         let (outer, n, inner) = split_at_axis(self.shape(), ax);
         if n == 0 {
-            return Err(Error::shape(
-                op,
-                self.shape(),
-                format!("axis {ax} is empty"),
-            ));
+            return Err(Error::shape(op, self.shape(), format!("axis {ax} is empty")));
         }
         let x = self.data();
         let mut indices = Vec::with_capacity(outer * inner);
@@ -176,12 +137,7 @@ impl<T: Element> Tensor<T> {
     /// When this tensor's shape is not a broadcast of `shape`.
     pub fn sum_to(&self, shape: &Shape) -> Result<Tensor<T>> {
         if Shape::broadcast("sum_to", shape, self.shape())? != *self.shape() {
-            return Err(Error::mismatch(
-                "sum_to",
-                self.shape(),
-                shape,
-                "the target does not broadcast to the source",
-            ));
+            return Err(Error::mismatch("sum_to", self.shape(), shape, "the target does not broadcast to the source"));
         }
         let mut out = self.clone();
         while out.rank() > shape.rank() {
@@ -201,12 +157,7 @@ impl<T: Element> Backward<T> for SumAll {
     fn name(&self) -> &'static str {
         "sum"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         Ok(vec![Some(g.broadcast_to(x[0].shape())?)])
     }
 }
@@ -218,12 +169,7 @@ impl<T: Element> Backward<T> for SumAxis {
     fn name(&self) -> &'static str {
         "sum_axis"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let kept = reduced_shape(x[0].shape(), self.axis, true);
         Ok(vec![Some(g.reshape(kept)?.broadcast_to(x[0].shape())?)])
     }
@@ -236,12 +182,7 @@ impl<T: Element> Backward<T> for MaxAxis {
     fn name(&self) -> &'static str {
         "max_axis"
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        _y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let mut dx = vec![T::zero(); x[0].numel()];
         for (&i, &gv) in self.flat_indices.iter().zip(g.data()) {
             dx[i] = dx[i] + gv;

@@ -21,12 +21,7 @@ impl<T: Element> Backward<T> for Unary<T> {
     fn name(&self) -> &'static str {
         self.name
     }
-    fn backward(
-        &self,
-        x: &[Tensor<T>],
-        y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let data = (x[0].data().iter().zip(y.data()).zip(g.data()))
             .map(|((&x, &y), &g)| g * (self.df)(x, y, self.params))
             .collect();
@@ -182,19 +177,10 @@ mod tests {
             for seed in 0..3 {
                 for shape in [vec![], vec![1, 3], vec![33, 3]] {
                     let (lo, hi) = check.domain;
-                    let x =
-                        Tensor::<f64>::rand_uniform(shape.clone(), lo, hi, &mut seeded_rng(seed))
-                            .unwrap();
-                    let config = GradcheckConfig {
-                        seed,
-                        ..GradcheckConfig::default()
-                    };
+                    let x = Tensor::<f64>::rand_uniform(shape.clone(), lo, hi, &mut seeded_rng(seed)).unwrap();
+                    let config = GradcheckConfig { seed, ..GradcheckConfig::default() };
                     let report = gradcheck(|t| (check.apply)(&t[0]), &[x], &config).unwrap();
-                    assert!(
-                        report.passed,
-                        "{} at shape {shape:?}, seed {seed}: {report}",
-                        check.name
-                    );
+                    assert!(report.passed, "{} at shape {shape:?}, seed {seed}: {report}", check.name);
                 }
             }
         }

@@ -18,30 +18,14 @@ pub struct Adadelta {
 
 impl Default for Adadelta {
     fn default() -> Self {
-        Adadelta {
-            learning_rate: 0.001,
-            rho: 0.95,
-            epsilon: 1e-7,
-        }
+        Adadelta { learning_rate: 0.001, rho: 0.95, epsilon: 1e-7 }
     }
 }
 
 impl Adadelta {
     pub(crate) fn validated(&self) -> Result<Self> {
-        check_range(
-            "adadelta",
-            "rho",
-            self.rho,
-            (0.0..1.0).contains(&self.rho),
-            "in [0, 1)",
-        )?;
-        check_range(
-            "adadelta",
-            "epsilon",
-            self.epsilon,
-            self.epsilon > 0.0,
-            "> 0",
-        )?;
+        check_range("adadelta", "rho", self.rho, (0.0..1.0).contains(&self.rho), "in [0, 1)")?;
+        check_range("adadelta", "epsilon", self.epsilon, self.epsilon > 0.0, "> 0")?;
         Ok(self.clone())
     }
 }
@@ -51,9 +35,7 @@ impl<T: Element> UpdateRule<T> for Adadelta {
         2
     }
     fn update(&self, _t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
-        let [v, u] = slots else {
-            unreachable!("the driver allocates slots() buffers")
-        };
+        let [v, u] = slots else { unreachable!("the driver allocates slots() buffers") };
         let (rho, eps) = (T::of(self.rho), T::of(self.epsilon));
         for i in 0..w.len() {
             v[i] = rho * v[i] + (T::one() - rho) * g[i] * g[i];

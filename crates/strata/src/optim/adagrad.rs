@@ -18,11 +18,7 @@ pub struct Adagrad {
 
 impl Default for Adagrad {
     fn default() -> Self {
-        Adagrad {
-            learning_rate: 0.001,
-            initial_accumulator_value: 0.1,
-            epsilon: 1e-7,
-        }
+        Adagrad { learning_rate: 0.001, initial_accumulator_value: 0.1, epsilon: 1e-7 }
     }
 }
 
@@ -39,12 +35,9 @@ impl<T: Element> UpdateRule<T> for Adagrad {
         1
     }
     fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
-        let [sum] = slots else {
-            unreachable!("the driver allocates slots() buffers")
-        };
+        let [sum] = slots else { unreachable!("the driver allocates slots() buffers") };
         if t == 1 {
-            sum.iter_mut()
-                .for_each(|s| *s = T::of(self.initial_accumulator_value));
+            sum.iter_mut().for_each(|s| *s = T::of(self.initial_accumulator_value));
         }
         let eps = T::of(self.epsilon);
         for i in 0..w.len() {

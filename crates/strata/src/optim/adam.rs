@@ -23,40 +23,19 @@ pub struct Adam {
 
 impl Default for Adam {
     fn default() -> Self {
-        Adam {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-            amsgrad: false,
-        }
+        Adam { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false }
     }
 }
 
 impl Adam {
     /// Adam at `learning_rate` with the other defaults.
     pub fn new(learning_rate: f64) -> Self {
-        Adam {
-            learning_rate,
-            ..Adam::default()
-        }
+        Adam { learning_rate, ..Adam::default() }
     }
 
     pub(crate) fn validated(&self) -> Result<Self> {
-        check_range(
-            "adam",
-            "beta_1",
-            self.beta_1,
-            (0.0..1.0).contains(&self.beta_1),
-            "in [0, 1)",
-        )?;
-        check_range(
-            "adam",
-            "beta_2",
-            self.beta_2,
-            (0.0..1.0).contains(&self.beta_2),
-            "in [0, 1)",
-        )?;
+        check_range("adam", "beta_1", self.beta_1, (0.0..1.0).contains(&self.beta_1), "in [0, 1)")?;
+        check_range("adam", "beta_2", self.beta_2, (0.0..1.0).contains(&self.beta_2), "in [0, 1)")?;
         check_range("adam", "epsilon", self.epsilon, self.epsilon >= 0.0, ">= 0")?;
         Ok(self.clone())
     }
@@ -71,12 +50,8 @@ impl<T: Element> UpdateRule<T> for Adam {
         }
     }
     fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
-        let (m, rest) = slots
-            .split_first_mut()
-            .expect("the driver allocates slots() buffers");
-        let (v, rest) = rest
-            .split_first_mut()
-            .expect("the driver allocates slots() buffers");
+        let (m, rest) = slots.split_first_mut().expect("the driver allocates slots() buffers");
+        let (v, rest) = rest.split_first_mut().expect("the driver allocates slots() buffers");
         let mut v_max = rest.first_mut();
         let (b1, b2, eps) = (T::of(self.beta_1), T::of(self.beta_2), T::of(self.epsilon));
         let c1 = T::one() - T::of(self.beta_1.powi(t as i32));

@@ -72,9 +72,7 @@ pub enum OptimizerConfig {
 
 impl OptimizerConfig {
     /// Every name [`OptimizerConfig::from_name`] accepts.
-    pub const NAMES: &'static [&'static str] = &[
-        "sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad", "adadelta",
-    ];
+    pub const NAMES: &'static [&'static str] = &["sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad", "adadelta"];
 
     /// The optimizer called `name` with Keras's defaults.
     ///
@@ -84,10 +82,7 @@ impl OptimizerConfig {
         Ok(match name {
             "sgd" => OptimizerConfig::Sgd(Sgd::default()),
             "adam" => OptimizerConfig::Adam(Adam::default()),
-            "adamw" => OptimizerConfig::AdamW {
-                adam: Adam::default(),
-                weight_decay: 0.004,
-            },
+            "adamw" => OptimizerConfig::AdamW { adam: Adam::default(), weight_decay: 0.004 },
             "nadam" => OptimizerConfig::Nadam(Nadam::default()),
             "rmsprop" => OptimizerConfig::RmsProp(RmsProp::default()),
             "adagrad" => OptimizerConfig::Adagrad(Adagrad::default()),
@@ -95,10 +90,7 @@ impl OptimizerConfig {
             other => {
                 return Err(Error::invalid(
                     "optimizer",
-                    format!(
-                        "unknown optimizer {other:?} (expected one of: {})",
-                        Self::NAMES.join(", ")
-                    ),
+                    format!("unknown optimizer {other:?} (expected one of: {})", Self::NAMES.join(", ")),
                 ))
             }
         })
@@ -123,17 +115,12 @@ impl OptimizerConfig {
     pub fn build<T: Element>(&self) -> Result<Optimizer<T>> {
         let lr = self.learning_rate();
         if !(lr.is_finite() && lr >= 0.0) {
-            return Err(Error::invalid(
-                "optimizer",
-                format!("learning_rate must be finite and >= 0, got {lr}"),
-            ));
+            return Err(Error::invalid("optimizer", format!("learning_rate must be finite and >= 0, got {lr}")));
         }
         let (rule, weight_decay): (Box<dyn UpdateRule<T>>, f64) = match self {
             OptimizerConfig::Sgd(o) => (Box::new(o.validated()?), 0.0),
             OptimizerConfig::Adam(o) => (Box::new(o.validated()?), 0.0),
-            OptimizerConfig::AdamW { adam, weight_decay } => {
-                (Box::new(adam.validated()?), *weight_decay)
-            }
+            OptimizerConfig::AdamW { adam, weight_decay } => (Box::new(adam.validated()?), *weight_decay),
             OptimizerConfig::Nadam(o) => (Box::new(o.validated()?), 0.0),
             OptimizerConfig::RmsProp(o) => (Box::new(o.validated()?), 0.0),
             OptimizerConfig::Adagrad(o) => (Box::new(o.validated()?), 0.0),
@@ -153,20 +140,11 @@ impl OptimizerConfig {
 }
 
 /// Checks a hyper-parameter's range with a message naming it and its value.
-pub(crate) fn check_range(
-    optimizer: &str,
-    name: &str,
-    value: f64,
-    ok: bool,
-    expected: &str,
-) -> Result<()> {
+pub(crate) fn check_range(optimizer: &str, name: &str, value: f64, ok: bool, expected: &str) -> Result<()> {
     if ok && value.is_finite() {
         Ok(())
     } else {
-        Err(Error::invalid(
-            optimizer,
-            format!("{name} must be {expected}, got {value}"),
-        ))
+        Err(Error::invalid(optimizer, format!("{name} must be {expected}, got {value}")))
     }
 }
 
@@ -233,7 +211,11 @@ impl<T: Element> Optimizer<T> {
         let mut gradients = Vec::with_capacity(trainable.len());
         for p in &trainable {
             let g = grads.get_id(p.id()).ok_or_else(|| {
-                Error::Autograd(format!("optimizer: parameter '{}' {} received no gradient (is it used in the forward pass?)", p.name(), p.shape()))
+                Error::Autograd(format!(
+                    "optimizer: parameter '{}' {} received no gradient (is it used in the forward pass?)",
+                    p.name(),
+                    p.shape()
+                ))
             })?;
             if g.shape() != &p.shape() {
                 return Err(Error::mismatch(
@@ -251,10 +233,7 @@ impl<T: Element> Optimizer<T> {
         let t = self.iterations;
         let decay = T::of(lr * self.weight_decay);
         for (p, g) in trainable.iter().zip(&gradients) {
-            let slots = self
-                .slots
-                .entry(p.id())
-                .or_insert_with(|| vec![vec![T::zero(); g.len()]; self.rule.slots()]);
+            let slots = self.slots.entry(p.id()).or_insert_with(|| vec![vec![T::zero(); g.len()]; self.rule.slots()]);
             let rule = &self.rule;
             p.update(|w| {
                 if decay != T::zero() {
@@ -268,15 +247,11 @@ impl<T: Element> Optimizer<T> {
 
     fn clip_gradients(&self, gradients: &mut [Vec<T>]) {
         let norm = |g: &[T]| g.iter().map(|v| v.f64() * v.f64()).sum::<f64>().sqrt();
-        let scale_all =
-            |gs: &mut [Vec<T>], s: f64| gs.iter_mut().flatten().for_each(|v| *v = *v * T::of(s));
+        let scale_all = |gs: &mut [Vec<T>], s: f64| gs.iter_mut().flatten().for_each(|v| *v = *v * T::of(s));
         match self.clip {
             None => {}
             Some(Clip::Value(c)) => {
-                gradients
-                    .iter_mut()
-                    .flatten()
-                    .for_each(|v| *v = v.max(T::of(-c)).min(T::of(c)));
+                gradients.iter_mut().flatten().for_each(|v| *v = v.max(T::of(-c)).min(T::of(c)));
             }
             Some(Clip::Norm(c)) => {
                 for g in gradients.iter_mut() {
@@ -287,11 +262,7 @@ impl<T: Element> Optimizer<T> {
                 }
             }
             Some(Clip::GlobalNorm(c)) => {
-                let n = gradients
-                    .iter()
-                    .map(|g| norm(g).powi(2))
-                    .sum::<f64>()
-                    .sqrt();
+                let n = gradients.iter().map(|g| norm(g).powi(2)).sum::<f64>().sqrt();
                 if n > c {
                     scale_all(gradients, c / n);
                 }

@@ -21,31 +21,14 @@ pub struct Nadam {
 
 impl Default for Nadam {
     fn default() -> Self {
-        Nadam {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-        }
+        Nadam { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }
     }
 }
 
 impl Nadam {
     pub(crate) fn validated(&self) -> Result<Self> {
-        check_range(
-            "nadam",
-            "beta_1",
-            self.beta_1,
-            (0.0..1.0).contains(&self.beta_1),
-            "in [0, 1)",
-        )?;
-        check_range(
-            "nadam",
-            "beta_2",
-            self.beta_2,
-            (0.0..1.0).contains(&self.beta_2),
-            "in [0, 1)",
-        )?;
+        check_range("nadam", "beta_1", self.beta_1, (0.0..1.0).contains(&self.beta_1), "in [0, 1)")?;
+        check_range("nadam", "beta_2", self.beta_2, (0.0..1.0).contains(&self.beta_2), "in [0, 1)")?;
         Ok(self.clone())
     }
 
@@ -59,9 +42,7 @@ impl<T: Element> UpdateRule<T> for Nadam {
         2
     }
     fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
-        let [m, v] = slots else {
-            unreachable!("the driver allocates slots() buffers")
-        };
+        let [m, v] = slots else { unreachable!("the driver allocates slots() buffers") };
         // The product of mu_1..mu_t is recomputed (t multiplications) rather than stored, so the
         // rule keeps no state beyond its slots.
         let prod_t: f64 = (1..=t).map(|i| self.mu(i)).product();
@@ -69,10 +50,7 @@ impl<T: Element> UpdateRule<T> for Nadam {
         let prod_next = prod_t * mu_next;
         let (b1, b2) = (T::of(self.beta_1), T::of(self.beta_2));
         let c2 = T::of(1.0 - self.beta_2.powi(t as i32));
-        let (a, b) = (
-            T::of(mu_next / (1.0 - prod_next)),
-            T::of((1.0 - mu_t) / (1.0 - prod_t)),
-        );
+        let (a, b) = (T::of(mu_next / (1.0 - prod_next)), T::of((1.0 - mu_t) / (1.0 - prod_t)));
         for i in 0..w.len() {
             m[i] = b1 * m[i] + (T::one() - b1) * g[i];
             v[i] = b2 * v[i] + (T::one() - b2) * g[i] * g[i];

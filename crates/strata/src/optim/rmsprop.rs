@@ -23,32 +23,14 @@ pub struct RmsProp {
 
 impl Default for RmsProp {
     fn default() -> Self {
-        RmsProp {
-            learning_rate: 0.001,
-            rho: 0.9,
-            momentum: 0.0,
-            epsilon: 1e-7,
-            centered: false,
-        }
+        RmsProp { learning_rate: 0.001, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false }
     }
 }
 
 impl RmsProp {
     pub(crate) fn validated(&self) -> Result<Self> {
-        check_range(
-            "rmsprop",
-            "rho",
-            self.rho,
-            (0.0..1.0).contains(&self.rho),
-            "in [0, 1)",
-        )?;
-        check_range(
-            "rmsprop",
-            "momentum",
-            self.momentum,
-            (0.0..1.0).contains(&self.momentum),
-            "in [0, 1)",
-        )?;
+        check_range("rmsprop", "rho", self.rho, (0.0..1.0).contains(&self.rho), "in [0, 1)")?;
+        check_range("rmsprop", "momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "in [0, 1)")?;
         Ok(self.clone())
     }
 }
@@ -58,9 +40,7 @@ impl<T: Element> UpdateRule<T> for RmsProp {
         3
     }
     fn update(&self, _t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
-        let [v, avg, buf] = slots else {
-            unreachable!("the driver allocates slots() buffers")
-        };
+        let [v, avg, buf] = slots else { unreachable!("the driver allocates slots() buffers") };
         let (rho, eps, mom) = (T::of(self.rho), T::of(self.epsilon), T::of(self.momentum));
         for i in 0..w.len() {
             v[i] = rho * v[i] + (T::one() - rho) * g[i] * g[i];

@@ -34,11 +34,7 @@ impl Schedule {
     pub fn at(&self, t: u64, lr: f64) -> f64 {
         match *self {
             Schedule::StepDecay { every, factor } => lr * factor.powf((t / every.max(1)) as f64),
-            Schedule::ExponentialDecay {
-                decay_steps,
-                rate,
-                staircase,
-            } => {
+            Schedule::ExponentialDecay { decay_steps, rate, staircase } => {
                 let p = t as f64 / decay_steps.max(1) as f64;
                 lr * rate.powf(if staircase { p.floor() } else { p })
             }

@@ -18,31 +18,18 @@ pub struct Sgd {
 
 impl Default for Sgd {
     fn default() -> Self {
-        Sgd {
-            learning_rate: 0.01,
-            momentum: 0.0,
-            nesterov: false,
-        }
+        Sgd { learning_rate: 0.01, momentum: 0.0, nesterov: false }
     }
 }
 
 impl Sgd {
     /// Plain SGD at `learning_rate`.
     pub fn new(learning_rate: f64) -> Self {
-        Sgd {
-            learning_rate,
-            ..Sgd::default()
-        }
+        Sgd { learning_rate, ..Sgd::default() }
     }
 
     pub(crate) fn validated(&self) -> Result<Self> {
-        check_range(
-            "sgd",
-            "momentum",
-            self.momentum,
-            (0.0..1.0).contains(&self.momentum),
-            "in [0, 1)",
-        )?;
+        check_range("sgd", "momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "in [0, 1)")?;
         Ok(self.clone())
     }
 }
@@ -59,12 +46,7 @@ impl<T: Element> UpdateRule<T> for Sgd {
         let m = T::of(self.momentum);
         for i in 0..w.len() {
             velocity[i] = m * velocity[i] - lr * g[i];
-            w[i] = w[i]
-                + if self.nesterov {
-                    m * velocity[i] - lr * g[i]
-                } else {
-                    velocity[i]
-                };
+            w[i] = w[i] + if self.nesterov { m * velocity[i] - lr * g[i] } else { velocity[i] };
         }
     }
 }

@@ -7,17 +7,7 @@ use std::iter::Sum;
 /// The one generic bound of the library: `f32` or `f64` (sealed: the matrix-multiply kernel
 /// exists for these two only).
 pub trait Element:
-    sealed::Sealed
-    + Float
-    + FromPrimitive
-    + ToPrimitive
-    + Debug
-    + Display
-    + Default
-    + Sum
-    + Send
-    + Sync
-    + 'static
+    sealed::Sealed + Float + FromPrimitive + ToPrimitive + Debug + Display + Default + Sum + Send + Sync + 'static
 {
     /// The type's name, for messages ("f32").
     const NAME: &'static str;

@@ -50,22 +50,10 @@ impl<T: Element> Clone for Tensor<T> {
 }
 
 impl<T: Element> Tensor<T> {
-    fn build(
-        data: Arc<Vec<T>>,
-        shape: Shape,
-        requires_grad: bool,
-        node: Option<autograd::Node<T>>,
-    ) -> Self {
+    fn build(data: Arc<Vec<T>>, shape: Shape, requires_grad: bool, node: Option<autograd::Node<T>>) -> Self {
         debug_assert_eq!(data.len(), shape.numel(), "tensor data must fill its shape");
         let recorded = node.is_some();
-        Tensor(Arc::new(Inner {
-            id: TensorId::fresh(),
-            shape,
-            data,
-            requires_grad,
-            node: Mutex::new(node),
-            recorded,
-        }))
+        Tensor(Arc::new(Inner { id: TensorId::fresh(), shape, data, requires_grad, node: Mutex::new(node), recorded }))
     }
 
     /// A tensor from row-major data and a shape.
@@ -125,9 +113,7 @@ impl<T: Element> Tensor<T> {
             ));
         }
         let normal = Normal::new(mean, std).map_err(|e| Error::invalid("randn", e.to_string()))?;
-        let data = (0..shape.numel())
-            .map(|_| T::of(normal.sample(rng)))
-            .collect();
+        let data = (0..shape.numel()).map(|_| T::of(normal.sample(rng))).collect();
         Self::from_vec(data, shape)
     }
 
@@ -135,23 +121,13 @@ impl<T: Element> Tensor<T> {
     ///
     /// # Errors
     /// When `low >= high` or a bound is not finite.
-    pub fn rand_uniform(
-        shape: impl Into<Shape>,
-        low: f64,
-        high: f64,
-        rng: &mut impl Rng,
-    ) -> Result<Self> {
+    pub fn rand_uniform(shape: impl Into<Shape>, low: f64, high: f64, rng: &mut impl Rng) -> Result<Self> {
         let shape = shape.into();
         if !low.is_finite() || !high.is_finite() || low >= high {
-            return Err(Error::invalid(
-                "rand_uniform",
-                format!("need finite low < high, got low {low}, high {high}"),
-            ));
+            return Err(Error::invalid("rand_uniform", format!("need finite low < high, got low {low}, high {high}")));
         }
         let uniform = Uniform::new(low, high);
-        let data = (0..shape.numel())
-            .map(|_| T::of(uniform.sample(rng)))
-            .collect();
+        let data = (0..shape.numel()).map(|_| T::of(uniform.sample(rng))).collect();
         Self::from_vec(data, shape)
     }
 
@@ -202,11 +178,7 @@ impl<T: Element> Tensor<T> {
     pub fn item(&self) -> Result<T> {
         match self.data() {
             [v] => Ok(*v),
-            _ => Err(Error::shape(
-                "item",
-                self.shape(),
-                "expected exactly one element",
-            )),
+            _ => Err(Error::shape("item", self.shape(), "expected exactly one element")),
         }
     }
 
@@ -223,12 +195,7 @@ impl<T: Element> Tensor<T> {
     /// A leaf tensor with the same data (shared, not copied) that does (or does not) collect a
     /// gradient. The result has a new identity.
     pub fn with_requires_grad(&self, requires_grad: bool) -> Self {
-        Self::build(
-            Arc::clone(&self.0.data),
-            self.shape().clone(),
-            requires_grad,
-            None,
-        )
+        Self::build(Arc::clone(&self.0.data), self.shape().clone(), requires_grad, None)
     }
 
     /// The same values cut from the graph: no gradient flows through the result.
@@ -279,10 +246,7 @@ impl<T: Element> Tensor<T> {
 
     pub(crate) fn node(&self) -> MutexGuard<'_, Option<autograd::Node<T>>> {
         // A poisoned lock means a backward rule panicked; the graph is still structurally valid.
-        self.0
-            .node
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.node.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Mutable access to the elements when nothing else shares them (the optimizer's fast path).

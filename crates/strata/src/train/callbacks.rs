@@ -29,12 +29,7 @@ pub trait Callback<T: Element = f32> {
     ///
     /// # Errors
     /// Stops `fit` with this error.
-    fn on_epoch_end(
-        &mut self,
-        _epoch: usize,
-        _logs: &[(String, f64)],
-        _model: &mut Model<T>,
-    ) -> Result<Control> {
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &[(String, f64)], _model: &mut Model<T>) -> Result<Control> {
         Ok(Control::Continue)
     }
     /// After the last epoch.
@@ -47,19 +42,10 @@ pub trait Callback<T: Element = f32> {
 }
 
 fn monitored(logs: &[(String, f64)], monitor: &str, who: &str) -> Result<f64> {
-    logs.iter()
-        .find(|(k, _)| k == monitor)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| {
-            let known: Vec<&str> = logs.iter().map(|(k, _)| k.as_str()).collect();
-            Error::invalid(
-                who,
-                format!(
-                    "monitored value {monitor:?} is not logged (logged: {})",
-                    known.join(", ")
-                ),
-            )
-        })
+    logs.iter().find(|(k, _)| k == monitor).map(|(_, v)| *v).ok_or_else(|| {
+        let known: Vec<&str> = logs.iter().map(|(k, _)| k.as_str()).collect();
+        Error::invalid(who, format!("monitored value {monitor:?} is not logged (logged: {})", known.join(", ")))
+    })
 }
 
 /// Whether smaller or larger values of the monitored quantity are better.
@@ -136,28 +122,15 @@ impl<T: Element> EarlyStopping<T> {
 
 impl<T: Element> Callback<T> for EarlyStopping<T> {
     fn on_train_begin(&mut self, _model: &mut Model<T>) -> Result<()> {
-        (
-            self.best,
-            self.wait,
-            self.best_weights,
-            self.best_epoch,
-            self.stopped_epoch,
-        ) = (None, 0, None, None, None);
+        (self.best, self.wait, self.best_weights, self.best_epoch, self.stopped_epoch) = (None, 0, None, None, None);
         Ok(())
     }
 
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &[(String, f64)],
-        model: &mut Model<T>,
-    ) -> Result<Control> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &[(String, f64)], model: &mut Model<T>) -> Result<Control> {
         let value = monitored(logs, &self.monitor, "EarlyStopping")?;
         let better = match self.best {
             None => !value.is_nan(),
-            Some(best) => self
-                .mode
-                .improved(&self.monitor, value, best, self.min_delta),
+            Some(best) => self.mode.improved(&self.monitor, value, best, self.min_delta),
         };
         if better {
             self.best = Some(value);
@@ -218,25 +191,14 @@ impl ReduceLrOnPlateau {
 impl<T: Element> Callback<T> for ReduceLrOnPlateau {
     fn on_train_begin(&mut self, _model: &mut Model<T>) -> Result<()> {
         if !(self.factor > 0.0 && self.factor < 1.0) {
-            return Err(Error::invalid(
-                "ReduceLROnPlateau",
-                format!("factor must be in (0, 1), got {}", self.factor),
-            ));
+            return Err(Error::invalid("ReduceLROnPlateau", format!("factor must be in (0, 1), got {}", self.factor)));
         }
         Ok(())
     }
 
-    fn on_epoch_end(
-        &mut self,
-        _epoch: usize,
-        logs: &[(String, f64)],
-        model: &mut Model<T>,
-    ) -> Result<Control> {
+    fn on_epoch_end(&mut self, _epoch: usize, logs: &[(String, f64)], model: &mut Model<T>) -> Result<Control> {
         let value = monitored(logs, &self.monitor, "ReduceLROnPlateau")?;
-        if self
-            .best
-            .is_none_or(|b| MonitorMode::Auto.improved(&self.monitor, value, b, self.min_delta))
-        {
+        if self.best.is_none_or(|b| MonitorMode::Auto.improved(&self.monitor, value, b, self.min_delta)) {
             self.best = Some(value);
             self.wait = 0;
         } else {
@@ -257,17 +219,8 @@ impl<T: Element> Callback<T> for ReduceLrOnPlateau {
 pub struct TerminateOnNaN;
 
 impl<T: Element> Callback<T> for TerminateOnNaN {
-    fn on_epoch_end(
-        &mut self,
-        _epoch: usize,
-        logs: &[(String, f64)],
-        _model: &mut Model<T>,
-    ) -> Result<Control> {
-        Ok(if logs.iter().any(|(_, v)| !v.is_finite()) {
-            Control::Stop
-        } else {
-            Control::Continue
-        })
+    fn on_epoch_end(&mut self, _epoch: usize, logs: &[(String, f64)], _model: &mut Model<T>) -> Result<Control> {
+        Ok(if logs.iter().any(|(_, v)| !v.is_finite()) { Control::Stop } else { Control::Continue })
     }
 }
 
@@ -280,20 +233,12 @@ pub struct CsvLogger {
 impl CsvLogger {
     /// Log to `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        CsvLogger {
-            path: path.into(),
-            rows: super::History::new(),
-        }
+        CsvLogger { path: path.into(), rows: super::History::new() }
     }
 }
 
 impl<T: Element> Callback<T> for CsvLogger {
-    fn on_epoch_end(
-        &mut self,
-        _epoch: usize,
-        logs: &[(String, f64)],
-        _model: &mut Model<T>,
-    ) -> Result<Control> {
+    fn on_epoch_end(&mut self, _epoch: usize, logs: &[(String, f64)], _model: &mut Model<T>) -> Result<Control> {
         self.rows.push(logs);
         write_atomic(&self.path, self.rows.to_csv().as_bytes())?;
         Ok(Control::Continue)
@@ -331,12 +276,7 @@ impl ModelCheckpoint {
 }
 
 impl<T: Element> Callback<T> for ModelCheckpoint {
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &[(String, f64)],
-        model: &mut Model<T>,
-    ) -> Result<Control> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &[(String, f64)], model: &mut Model<T>) -> Result<Control> {
         if self.save_best_only {
             let value = monitored(logs, &self.monitor, "ModelCheckpoint")?;
             let better = match self.best {

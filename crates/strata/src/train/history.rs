@@ -26,10 +26,7 @@ impl History {
 
     /// The values logged under `name` ("loss", "val_loss", "accuracy", ...).
     pub fn get(&self, name: &str) -> Option<&[f64]> {
-        self.columns
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
+        self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
     }
 
     /// The names logged.
@@ -56,12 +53,7 @@ impl History {
         for (i, line) in lines.enumerate() {
             let values: Vec<&str> = line.split(',').collect();
             if values.len() != header.len() {
-                return Err(format!(
-                    "line {}: {} values for {} columns",
-                    i + 2,
-                    values.len(),
-                    header.len()
-                ));
+                return Err(format!("line {}: {} values for {} columns", i + 2, values.len(), header.len()));
             }
             let row = header[1..]
                 .iter()

@@ -25,14 +25,8 @@ pub enum Metric {
 
 impl Metric {
     /// Every name [`Metric::from_name`] accepts.
-    pub const NAMES: &'static [&'static str] = &[
-        "accuracy",
-        "binary_accuracy",
-        "categorical_accuracy",
-        "sparse_categorical_accuracy",
-        "mse",
-        "mae",
-    ];
+    pub const NAMES: &'static [&'static str] =
+        &["accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mse", "mae"];
 
     /// The metric called `name`.
     ///
@@ -49,10 +43,7 @@ impl Metric {
             other => {
                 return Err(Error::invalid(
                     "metric",
-                    format!(
-                        "unknown metric {other:?} (expected one of: {})",
-                        Self::NAMES.join(", ")
-                    ),
+                    format!("unknown metric {other:?} (expected one of: {})", Self::NAMES.join(", ")),
                 ))
             }
         })
@@ -74,9 +65,7 @@ impl Metric {
     pub fn resolve(self, loss: Loss) -> Metric {
         match (self, loss) {
             (Metric::Accuracy, Loss::BinaryCrossentropy { .. }) => Metric::BinaryAccuracy,
-            (Metric::Accuracy, Loss::SparseCategoricalCrossentropy { .. }) => {
-                Metric::SparseCategoricalAccuracy
-            }
+            (Metric::Accuracy, Loss::SparseCategoricalCrossentropy { .. }) => Metric::SparseCategoricalAccuracy,
             (Metric::Accuracy, _) => Metric::CategoricalAccuracy,
             (m, _) => m,
         }
@@ -87,35 +76,22 @@ impl Metric {
     ///
     /// # Errors
     /// When shapes or class indices do not fit.
-    pub fn batch_total<T: Element>(
-        &self,
-        pred: &Tensor<T>,
-        target: &Tensor<T>,
-    ) -> Result<(f64, usize)> {
+    pub fn batch_total<T: Element>(&self, pred: &Tensor<T>, target: &Tensor<T>) -> Result<(f64, usize)> {
         let n = pred.dims().first().copied().unwrap_or(1);
         let per_sample = |total: f64| (total * n as f64 / pred.numel().max(1) as f64, n);
         match self {
-            Metric::MeanSquaredError => Ok(per_sample(
-                crate::loss::mse(pred, target)?.item()?.f64() * pred.numel() as f64,
-            )),
-            Metric::MeanAbsoluteError => Ok(per_sample(
-                crate::loss::mae(pred, target)?.item()?.f64() * pred.numel() as f64,
-            )),
+            Metric::MeanSquaredError => {
+                Ok(per_sample(crate::loss::mse(pred, target)?.item()?.f64() * pred.numel() as f64))
+            }
+            Metric::MeanAbsoluteError => {
+                Ok(per_sample(crate::loss::mae(pred, target)?.item()?.f64() * pred.numel() as f64))
+            }
             Metric::BinaryAccuracy => {
                 if pred.shape() != target.shape() {
-                    return Err(Error::mismatch(
-                        "binary_accuracy",
-                        pred.shape(),
-                        target.shape(),
-                        "shapes must match",
-                    ));
+                    return Err(Error::mismatch("binary_accuracy", pred.shape(), target.shape(), "shapes must match"));
                 }
-                let hits = pred
-                    .data()
-                    .iter()
-                    .zip(target.data())
-                    .filter(|(p, t)| (p.f64() > 0.5) == (t.f64() > 0.5))
-                    .count();
+                let hits =
+                    pred.data().iter().zip(target.data()).filter(|(p, t)| (p.f64() > 0.5) == (t.f64() > 0.5)).count();
                 Ok(per_sample(hits as f64))
             }
             Metric::CategoricalAccuracy => {
@@ -134,15 +110,11 @@ impl Metric {
                 let (rows, classes) = pred.shape().dims2("sparse_categorical_accuracy")?;
                 let labels = class_indices("sparse_categorical_accuracy", target, rows, classes)?;
                 let p = argmax_rows(pred)?;
-                Ok((
-                    p.iter().zip(&labels).filter(|(a, b)| a == b).count() as f64,
-                    n,
-                ))
+                Ok((p.iter().zip(&labels).filter(|(a, b)| a == b).count() as f64, n))
             }
-            Metric::Accuracy => Err(Error::invalid(
-                "metric",
-                "accuracy must be resolved against a loss first (compile does)",
-            )),
+            Metric::Accuracy => {
+                Err(Error::invalid("metric", "accuracy must be resolved against a loss first (compile does)"))
+            }
         }
     }
 }
@@ -152,39 +124,24 @@ impl Metric {
 /// # Errors
 /// When the tensor is not rank 2 or has no columns.
 pub fn argmax_rows<T: Element>(x: &Tensor<T>) -> Result<Vec<usize>> {
-    Ok(x.argmax(-1, false)?
-        .data()
-        .iter()
-        .map(|v| v.f64() as usize)
-        .collect())
+    Ok(x.argmax(-1, false)?.data().iter().map(|v| v.f64() as usize).collect())
 }
 
 /// Counts `[true class][predicted class]`.
 ///
 /// # Errors
 /// When the lists differ in length or a label is `>= classes`.
-pub fn confusion_matrix(
-    truth: &[usize],
-    predicted: &[usize],
-    classes: usize,
-) -> Result<Vec<Vec<usize>>> {
+pub fn confusion_matrix(truth: &[usize], predicted: &[usize], classes: usize) -> Result<Vec<Vec<usize>>> {
     if truth.len() != predicted.len() {
         return Err(Error::invalid(
             "confusion_matrix",
-            format!(
-                "{} true labels but {} predictions",
-                truth.len(),
-                predicted.len()
-            ),
+            format!("{} true labels but {} predictions", truth.len(), predicted.len()),
         ));
     }
     let mut m = vec![vec![0; classes]; classes];
     for (&t, &p) in truth.iter().zip(predicted) {
         if t >= classes || p >= classes {
-            return Err(Error::invalid(
-                "confusion_matrix",
-                format!("label {} is out of range 0..{classes}", t.max(p)),
-            ));
+            return Err(Error::invalid("confusion_matrix", format!("label {} is out of range 0..{classes}", t.max(p))));
         }
         m[t][p] += 1;
     }
@@ -226,11 +183,7 @@ pub fn classification_report(confusion: &[Vec<usize>]) -> ClassificationReport {
         let (p, r) = (ratio(tp, predicted), ratio(tp, actual));
         report.precision.push(p);
         report.recall.push(r);
-        report.f1.push(if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        });
+        report.f1.push(if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 });
     }
     let mean = |v: &[f64]| {
         if v.is_empty() {

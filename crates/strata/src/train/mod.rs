@@ -6,8 +6,7 @@ pub mod metrics;
 mod progress;
 
 pub use callbacks::{
-    Callback, Control, CsvLogger, EarlyStopping, ModelCheckpoint, MonitorMode, ReduceLrOnPlateau,
-    TerminateOnNaN,
+    Callback, Control, CsvLogger, EarlyStopping, ModelCheckpoint, MonitorMode, ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use history::History;
 pub use metrics::Metric;
@@ -69,12 +68,7 @@ impl<T: Element> Sequential<T> {
     ///
     /// # Errors
     /// When an optimizer hyper-parameter is invalid.
-    pub fn compile(
-        self,
-        optimizer: OptimizerConfig,
-        loss: Loss,
-        metrics: &[Metric],
-    ) -> Result<Model<T>> {
+    pub fn compile(self, optimizer: OptimizerConfig, loss: Loss, metrics: &[Metric]) -> Result<Model<T>> {
         Model::new(self, optimizer.build()?, loss, metrics)
     }
 }
@@ -84,12 +78,7 @@ impl<T: Element> crate::nn::Functional<T> {
     ///
     /// # Errors
     /// When an optimizer hyper-parameter is invalid.
-    pub fn compile(
-        self,
-        optimizer: OptimizerConfig,
-        loss: Loss,
-        metrics: &[Metric],
-    ) -> Result<Model<T>> {
+    pub fn compile(self, optimizer: OptimizerConfig, loss: Loss, metrics: &[Metric]) -> Result<Model<T>> {
         Model::new(self, optimizer.build()?, loss, metrics)
     }
 }
@@ -106,12 +95,7 @@ impl<T: Element> Model<T> {
         metrics: &[Metric],
     ) -> Result<Self> {
         let metrics = metrics.iter().map(|m| m.resolve(loss)).collect();
-        Ok(Model {
-            network: Box::new(network),
-            optimizer,
-            loss,
-            metrics,
-        })
+        Ok(Model { network: Box::new(network), optimizer, loss, metrics })
     }
 
     /// The network.
@@ -152,11 +136,7 @@ impl<T: Element> Model<T> {
 
     /// Copies of every parameter's values, in `params()` order.
     pub fn get_weights(&self) -> Vec<Tensor<T>> {
-        self.network
-            .params()
-            .iter()
-            .map(|p| p.value().detach())
-            .collect()
+        self.network.params().iter().map(|p| p.value().detach()).collect()
     }
 
     /// Replace every parameter's values.
@@ -168,11 +148,7 @@ impl<T: Element> Model<T> {
         if params.len() != weights.len() {
             return Err(Error::invalid(
                 "set_weights",
-                format!(
-                    "the model has {} parameters, got {} tensors",
-                    params.len(),
-                    weights.len()
-                ),
+                format!("the model has {} parameters, got {} tensors", params.len(), weights.len()),
             ));
         }
         params.iter().zip(weights).try_for_each(|(p, w)| p.set(w))
@@ -191,10 +167,7 @@ impl<T: Element> Model<T> {
         }
         let value = loss.item()?.f64();
         if !value.is_finite() {
-            return Err(Error::NonFinite {
-                context: "loss".into(),
-                value,
-            });
+            return Err(Error::NonFinite { context: "loss".into(), value });
         }
         let grads = loss.backward()?;
         self.optimizer.step(&self.network.params(), &grads)?;
@@ -242,10 +215,9 @@ impl<T: Element> Model<T> {
             for (batch, rows) in order.chunks(config.batch_size).enumerate() {
                 let (xb, yb) = (x_train.index_select(rows)?, y_train.index_select(rows)?);
                 let (loss, pred) = self.train_step(&xb, &yb).map_err(|e| match e {
-                    Error::NonFinite { value, .. } => Error::NonFinite {
-                        context: format!("epoch {}, batch {}: loss", epoch + 1, batch + 1),
-                        value,
-                    },
+                    Error::NonFinite { value, .. } => {
+                        Error::NonFinite { context: format!("epoch {}, batch {}: loss", epoch + 1, batch + 1), value }
+                    }
                     other => other,
                 })?;
                 totals.add(loss, &pred, &yb, &self.metrics)?;
@@ -256,25 +228,15 @@ impl<T: Element> Model<T> {
             let mut logs = totals.logs(&self.metrics, "");
             if let Some((xv, yv)) = &validation {
                 logs.extend(
-                    self.evaluate(xv, yv, config.batch_size)?
-                        .into_iter()
-                        .map(|(k, v)| (format!("val_{k}"), v)),
+                    self.evaluate(xv, yv, config.batch_size)?.into_iter().map(|(k, v)| (format!("val_{k}"), v)),
                 );
             }
-            logs.push((
-                "learning_rate".into(),
-                self.optimizer.current_learning_rate(),
-            ));
+            logs.push(("learning_rate".into(), self.optimizer.current_learning_rate()));
             if let Some(bar) = bar.as_mut() {
                 bar.finish(&logs);
             } else if config.verbose == 2 {
                 let line: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {v:.4}")).collect();
-                eprintln!(
-                    "Epoch {}/{} - {}",
-                    epoch + 1,
-                    config.epochs,
-                    line.join(" - ")
-                );
+                eprintln!("Epoch {}/{} - {}", epoch + 1, config.epochs, line.join(" - "));
             }
             history.push(&logs);
             let mut stop = false;
@@ -305,10 +267,7 @@ impl<T: Element> Model<T> {
         if !(0.0..1.0).contains(&config.validation_split) {
             return Err(Error::invalid(
                 "fit",
-                format!(
-                    "validation_split must be in [0, 1), got {}",
-                    config.validation_split
-                ),
+                format!("validation_split must be in [0, 1), got {}", config.validation_split),
             ));
         }
         self.check_data("fit", x, y)?;
@@ -324,26 +283,16 @@ impl<T: Element> Model<T> {
         if held_out == n {
             return Err(Error::invalid(
                 "fit",
-                format!(
-                    "validation_split {} leaves no training rows of {n}",
-                    config.validation_split
-                ),
+                format!("validation_split {} leaves no training rows of {n}", config.validation_split),
             ));
         }
         let keep = n - held_out;
-        Ok((
-            x.slice_batch(0, keep)?,
-            y.slice_batch(0, keep)?,
-            Some((x.slice_batch(keep, n)?, y.slice_batch(keep, n)?)),
-        ))
+        Ok((x.slice_batch(0, keep)?, y.slice_batch(0, keep)?, Some((x.slice_batch(keep, n)?, y.slice_batch(keep, n)?))))
     }
 
     /// Rows present, row counts equal, input and target shapes fit the network and the loss.
     fn check_data(&self, op: &str, x: &Tensor<T>, y: &Tensor<T>) -> Result<()> {
-        let n = *x
-            .dims()
-            .first()
-            .ok_or_else(|| Error::shape(op, x.shape(), "inputs need a batch axis"))?;
+        let n = *x.dims().first().ok_or_else(|| Error::shape(op, x.shape(), "inputs need a batch axis"))?;
         if n == 0 {
             return Err(Error::shape(op, x.shape(), "the dataset is empty"));
         }
@@ -367,32 +316,18 @@ impl<T: Element> Model<T> {
         let out = self.network.output_shape(&input)?;
         let target = &y.dims()[1..];
         let sparse = matches!(self.loss, Loss::SparseCategoricalCrossentropy { .. });
-        let fits = if sparse {
-            target.is_empty() || target == [1]
-        } else {
-            target == out.dims()
-        };
+        let fits = if sparse { target.is_empty() || target == [1] } else { target == out.dims() };
         if !fits {
             let want = if sparse {
                 "class indices [n] or [n, 1]".to_string()
             } else {
-                format!(
-                    "[n, {}]",
-                    out.dims()
-                        .iter()
-                        .map(|d| d.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("[n, {}]", out.dims().iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
             };
             return Err(Error::mismatch(
                 op,
                 &out,
                 y.shape(),
-                format!(
-                    "targets must be {want} for loss {} and network output {out}",
-                    self.loss.name()
-                ),
+                format!("targets must be {want} for loss {} and network output {out}", self.loss.name()),
             ));
         }
         if sparse {
@@ -407,12 +342,7 @@ impl<T: Element> Model<T> {
     ///
     /// # Errors
     /// When shapes do not fit or the batch size is 0.
-    pub fn evaluate(
-        &self,
-        x: &Tensor<T>,
-        y: &Tensor<T>,
-        batch_size: usize,
-    ) -> Result<Vec<(String, f64)>> {
+    pub fn evaluate(&self, x: &Tensor<T>, y: &Tensor<T>, batch_size: usize) -> Result<Vec<(String, f64)>> {
         if batch_size == 0 {
             return Err(Error::invalid("evaluate", "batch_size must be > 0, got 0"));
         }
@@ -442,19 +372,13 @@ impl<T: Element> Model<T> {
             return Err(Error::invalid("predict", "batch_size must be > 0, got 0"));
         }
         let _guard = no_grad();
-        let n = *x
-            .dims()
-            .first()
-            .ok_or_else(|| Error::shape("predict", x.shape(), "inputs need a batch axis"))?;
+        let n = *x.dims().first().ok_or_else(|| Error::shape("predict", x.shape(), "inputs need a batch axis"))?;
         if n <= batch_size {
             return self.network.forward(x, Mode::Infer);
         }
         let mut parts = Vec::with_capacity(n.div_ceil(batch_size));
         for start in (0..n).step_by(batch_size) {
-            parts.push(self.network.forward(
-                &x.slice_batch(start, (start + batch_size).min(n))?,
-                Mode::Infer,
-            )?);
+            parts.push(self.network.forward(&x.slice_batch(start, (start + batch_size).min(n))?, Mode::Infer)?);
         }
         Tensor::concat(&parts.iter().collect::<Vec<_>>(), 0)
     }
@@ -469,20 +393,10 @@ struct Totals {
 
 impl Totals {
     fn new(metrics: &[Metric]) -> Self {
-        Totals {
-            loss: 0.0,
-            samples: 0,
-            metrics: vec![(0.0, 0); metrics.len()],
-        }
+        Totals { loss: 0.0, samples: 0, metrics: vec![(0.0, 0); metrics.len()] }
     }
 
-    fn add<T: Element>(
-        &mut self,
-        loss: f64,
-        pred: &Tensor<T>,
-        y: &Tensor<T>,
-        metrics: &[Metric],
-    ) -> Result<()> {
+    fn add<T: Element>(&mut self, loss: f64, pred: &Tensor<T>, y: &Tensor<T>, metrics: &[Metric]) -> Result<()> {
         let n = pred.dims().first().copied().unwrap_or(1);
         self.loss += loss * n as f64;
         self.samples += n;
@@ -495,15 +409,9 @@ impl Totals {
     }
 
     fn logs(&self, metrics: &[Metric], prefix: &str) -> Vec<(String, f64)> {
-        let mut logs = vec![(
-            format!("{prefix}loss"),
-            self.loss / self.samples.max(1) as f64,
-        )];
+        let mut logs = vec![(format!("{prefix}loss"), self.loss / self.samples.max(1) as f64)];
         for ((total, count), m) in self.metrics.iter().zip(metrics) {
-            logs.push((
-                format!("{prefix}{}", m.name()),
-                total / (*count).max(1) as f64,
-            ));
+            logs.push((format!("{prefix}{}", m.name()), total / (*count).max(1) as f64));
         }
         logs
     }

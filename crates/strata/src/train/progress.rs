@@ -14,19 +14,13 @@ pub(crate) struct ProgressBar {
 
 impl ProgressBar {
     pub(crate) fn new(total: usize) -> Self {
-        ProgressBar {
-            total,
-            start: Instant::now(),
-            last_draw: None,
-        }
+        ProgressBar { total, start: Instant::now(), last_draw: None }
     }
 
     /// Redraw after `done` steps (at most every 50 ms); the last step is drawn by `finish`.
     pub(crate) fn update(&mut self, done: usize, logs: &[(String, f64)]) {
         let now = Instant::now();
-        let recent = self
-            .last_draw
-            .is_some_and(|t| now - t < Duration::from_millis(50));
+        let recent = self.last_draw.is_some_and(|t| now - t < Duration::from_millis(50));
         if done >= self.total || recent {
             return;
         }
@@ -44,25 +38,14 @@ impl ProgressBar {
         let elapsed = self.start.elapsed().as_secs_f64();
         let filled = WIDTH * done / self.total.max(1);
         let arrow = if finished { String::new() } else { ">".into() };
-        let bar = format!(
-            "{}{}{}",
-            "=".repeat(filled),
-            arrow,
-            ".".repeat(WIDTH.saturating_sub(filled + arrow.len()))
-        );
+        let bar = format!("{}{}{}", "=".repeat(filled), arrow, ".".repeat(WIDTH.saturating_sub(filled + arrow.len())));
         let timing = if finished {
-            format!(
-                "{elapsed:.2}s {:.0}us/step",
-                elapsed * 1e6 / self.total.max(1) as f64
-            )
+            format!("{elapsed:.2}s {:.0}us/step", elapsed * 1e6 / self.total.max(1) as f64)
         } else {
             let eta = elapsed / done.max(1) as f64 * (self.total - done) as f64;
             format!("ETA: {eta:.1}s")
         };
-        let values: String = logs
-            .iter()
-            .map(|(k, v)| format!(" - {k}: {v:.4}"))
-            .collect();
+        let values: String = logs.iter().map(|(k, v)| format!(" - {k}: {v:.4}")).collect();
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
