@@ -143,14 +143,17 @@ impl<T: Element> Backward<T> for MatMul {
     }
     fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let (a, b) = (&x[0], &x[1]);
-        let da = match self.transpose_lhs {
-            false => g.matmul_t(false, b, !self.transpose_rhs)?,
-            true => b.matmul_t(self.transpose_rhs, g, true)?,
+        // An input that needs no gradient (a batch of data) costs nothing: a whole product saved.
+        let da = match (a.requires_grad(), self.transpose_lhs) {
+            (false, _) => None,
+            (true, false) => Some(g.matmul_t(false, b, !self.transpose_rhs)?),
+            (true, true) => Some(b.matmul_t(self.transpose_rhs, g, true)?),
         };
-        let db = match self.transpose_rhs {
-            false => a.matmul_t(!self.transpose_lhs, g, false)?,
-            true => g.matmul_t(true, a, self.transpose_lhs)?,
+        let db = match (b.requires_grad(), self.transpose_rhs) {
+            (false, _) => None,
+            (true, false) => Some(a.matmul_t(!self.transpose_lhs, g, false)?),
+            (true, true) => Some(g.matmul_t(true, a, self.transpose_lhs)?),
         };
-        Ok(vec![Some(da), Some(db)])
+        Ok(vec![da, db])
     }
 }
