@@ -1,6 +1,6 @@
 //! The per-epoch progress bar of `fit(verbose = 1)`, written to standard error.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 const WIDTH: usize = 30;
@@ -10,15 +10,20 @@ pub(crate) struct ProgressBar {
     total: usize,
     start: Instant,
     last_draw: Option<Instant>,
+    interactive: bool,
 }
 
 impl ProgressBar {
     pub(crate) fn new(total: usize) -> Self {
-        ProgressBar { total, start: Instant::now(), last_draw: None }
+        ProgressBar { total, start: Instant::now(), last_draw: None, interactive: std::io::stderr().is_terminal() }
     }
 
     /// Redraw after `done` steps (at most every 50 ms); the last step is drawn by `finish`.
     pub(crate) fn update(&mut self, done: usize, logs: &[(String, f64)]) {
+        // In a log file (not a terminal) only the epoch's final line is worth writing.
+        if !self.interactive {
+            return;
+        }
         let now = Instant::now();
         let recent = self.last_draw.is_some_and(|t| now - t < Duration::from_millis(50));
         if done >= self.total || recent {
