@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use strata::data::idx::{load_mnist_dir, read_idx};
 use strata::data::iris;
+use strata::Tensor;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("strata-test-{name}-{}", std::process::id()));
@@ -128,4 +129,103 @@ fn fashion_mnist_from_shared_data() {
     }
     let mean = d.x_train.data().iter().map(|&v| f64::from(v)).sum::<f64>() / d.x_train.numel() as f64;
     assert!((mean - 0.2861).abs() < 1e-3, "train pixel mean {mean}");
+}
+
+fn csv_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn csv_with_header_string_labels_and_missing_values() {
+    use strata::data::table::{Missing, Table};
+    let dir = temp_dir("csv");
+    let path = csv_file(&dir, "pets.csv", "weight,height,kind\n4.5,30,cat\n30,60,dog\n,25,cat\n5.0,28,cat\n");
+    let e = Table::from_csv(&path, true, Missing::Error).err().unwrap().to_string();
+    assert!(e.contains("pets.csv:4") && e.contains("missing value") && e.contains("weight"), "{e}");
+    let t = Table::from_csv(&path, true, Missing::Drop).unwrap();
+    assert_eq!(t.rows.len(), 3);
+    assert_eq!(t.categories[2], Some(vec!["cat".to_string(), "dog".to_string()]));
+    let y = t.select::<f32>(&["kind".into()], &[0, 1, 2]).unwrap();
+    assert_eq!(y.to_vec(), vec![0.0, 1.0, 0.0]);
+    // Columns by index, and without a header.
+    let x = t.select::<f32>(&["#1".into()], &[0, 1]).unwrap();
+    assert_eq!(x.to_vec(), vec![30.0, 60.0]);
+    let plain = csv_file(&dir, "plain.csv", "1,2\n3,4\n");
+    let t = Table::from_csv(&plain, false, Missing::Error).unwrap();
+    assert_eq!(t.columns, vec!["column_1", "column_2"]);
+    assert_eq!(t.rows, vec![vec![1.0, 2.0], vec![3.0, 4.0]]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_csv_files_are_clear_errors() {
+    use strata::data::table::{Missing, Table};
+    let dir = temp_dir("csv-bad");
+    let err = |name: &str, text: &str| {
+        let p = csv_file(&dir, name, text);
+        let e =
+            Table::from_csv(&p, true, Missing::Error).err().unwrap_or_else(|| panic!("{name} accepted")).to_string();
+        assert!(e.contains(name), "names the file: {e}");
+        e
+    };
+    let e = err("ragged.csv", "a,b\n1,2\n3\n");
+    assert!(e.contains("ragged.csv:3") && e.contains("ragged row"), "{e}");
+    let e = err("text.csv", "a,b\n1,2\n3,abc\n");
+    assert!(e.contains("text.csv:3") && e.contains("\"b\"") && e.contains("\"abc\" is not a number"), "{e}");
+    let e = err("empty.csv", "");
+    assert!(e.contains("no data rows"), "{e}");
+    let e = err("header-only.csv", "a,b\n");
+    assert!(e.contains("no data rows"), "{e}");
+    let t = Table::from_csv(csv_file(&dir, "ok.csv", "a,b\n1,2\n"), true, Missing::Error).unwrap();
+    let e = t.select::<f32>(&["c".into()], &[0]).err().unwrap().to_string();
+    assert!(e.contains("no column \"c\"") && e.contains("a, b"), "{e}");
+    let e = Table::from_csv(dir.join("absent.csv"), true, Missing::Error).err().unwrap().to_string();
+    assert!(e.contains("absent.csv"), "{e}");
+    for bad in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
+        let e = strata::data::preprocess::train_test_split(10, bad, 0, None).err().unwrap().to_string();
+        assert!(e.contains("test fraction must be in (0, 1)"), "{e}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_classifier_refuses_targets_of_a_single_class() {
+    use strata::prelude::*;
+    let x = Tensor::<f32>::zeros([4, 2]);
+    let y = Tensor::<f32>::from_f64(&[2.0, 2.0, 2.0, 2.0], [4]).unwrap();
+    let net = Sequential::new([2], 0).add(DenseConfig::new(3).activation(Activation::Softmax)).unwrap();
+    let mut model = net
+        .compile(
+            OptimizerConfig::from_name("adam").unwrap(),
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            &[],
+        )
+        .unwrap();
+    let e = model.fit(&x, &y, &FitConfig { verbose: 0, ..FitConfig::default() }).err().unwrap().to_string();
+    assert!(e.contains("same class (2)") && e.contains("at least two classes"), "{e}");
+}
+
+#[test]
+fn split_and_scalers() {
+    use strata::data::preprocess::{train_test_split, Scaler};
+    let (train, test) = train_test_split(100, 0.2, 3, None).unwrap();
+    assert_eq!((train.len(), test.len()), (80, 20));
+    let mut all: Vec<usize> = train.iter().chain(&test).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..100).collect::<Vec<_>>());
+    assert_eq!(train_test_split(100, 0.2, 3, None).unwrap(), (train, test), "seeded");
+    let labels: Vec<usize> = (0..100).map(|i| usize::from(i >= 90)).collect();
+    let (_, test) = train_test_split(100, 0.2, 0, Some(&labels)).unwrap();
+    assert_eq!(test.iter().filter(|&&r| labels[r] == 1).count(), 2, "10% of the test set is class 1, as in the data");
+
+    let x = Tensor::<f64>::from_f64(&[1.0, 10.0, 3.0, 30.0], [2, 2]).unwrap();
+    let s = Scaler::fit("standardize", &x).unwrap();
+    assert_eq!(s.transform(&x).unwrap().to_vec(), vec![-1.0, -1.0, 1.0, 1.0]);
+    let m = Scaler::fit("minmax", &x).unwrap();
+    assert_eq!(m.transform(&x).unwrap().to_vec(), vec![0.0, 0.0, 1.0, 1.0]);
+    assert_eq!(Scaler::fit("divide:255", &x).unwrap().transform(&x).unwrap().to_vec()[1], 10.0 / 255.0);
+    assert!(Scaler::fit("divide:0", &x).err().unwrap().to_string().contains("divide:0"));
+    assert!(s.transform(&Tensor::<f64>::zeros([2, 3])).err().unwrap().to_string().contains("fitted on 2 features"));
 }

@@ -150,15 +150,25 @@ impl Table {
         }
     }
 
-    /// The position of a column.
+    /// The position of a column, by name, or by 0-based index written as `"#2"`.
     ///
     /// # Errors
     /// When there is no such column (the message lists the columns).
     pub fn column(&self, name: &str) -> Result<usize> {
-        self.columns
-            .iter()
-            .position(|c| c == name)
-            .ok_or_else(|| Error::invalid("data", format!("no column {name:?} (columns: {})", self.columns.join(", "))))
+        if let Some(i) = self.columns.iter().position(|c| c == name) {
+            return Ok(i);
+        }
+        match name.strip_prefix('#').map(str::parse::<usize>) {
+            Some(Ok(i)) if i < self.columns.len() => Ok(i),
+            _ => Err(Error::invalid(
+                "data",
+                format!(
+                    "no column {name:?} (columns: {}; or by index #0..#{})",
+                    self.columns.join(", "),
+                    self.columns.len().saturating_sub(1)
+                ),
+            )),
+        }
     }
 
     /// The named columns of the given rows as a `[rows, columns]` tensor.

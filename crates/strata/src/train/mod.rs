@@ -271,6 +271,7 @@ impl<T: Element> Model<T> {
             ));
         }
         self.check_data("fit", x, y)?;
+        self.check_classes(y)?;
         let n = x.dims()[0];
         if let Some((xv, yv)) = &config.validation_data {
             self.check_data("fit (validation_data)", xv, yv)?;
@@ -288,6 +289,36 @@ impl<T: Element> Model<T> {
         }
         let keep = n - held_out;
         Ok((x.slice_batch(0, keep)?, y.slice_batch(0, keep)?, Some((x.slice_batch(keep, n)?, y.slice_batch(keep, n)?))))
+    }
+
+    /// A classifier cannot learn from targets of one class: refuse them before training.
+    fn check_classes(&self, y: &Tensor<T>) -> Result<()> {
+        let classifier = matches!(
+            self.loss,
+            Loss::BinaryCrossentropy { .. }
+                | Loss::SparseCategoricalCrossentropy { .. }
+                | Loss::CategoricalCrossentropy { .. }
+        );
+        let first = y.data().first().copied();
+        let one_class = match self.loss {
+            // One-hot rows: a single class means every row is the same.
+            Loss::CategoricalCrossentropy { .. } => {
+                let width = y.numel() / y.dims()[0].max(1);
+                y.data().chunks(width.max(1)).all(|row| row == &y.data()[..width.min(y.numel())])
+            }
+            _ => y.data().iter().all(|&v| Some(v) == first),
+        };
+        if classifier && one_class && y.numel() > 0 {
+            let value = first.map_or(f64::NAN, |v| v.f64());
+            return Err(Error::invalid(
+                "fit",
+                format!(
+                    "every target has the same class ({value}): a classifier ({}) needs at least two classes",
+                    self.loss.name()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Rows present, row counts equal, input and target shapes fit the network and the loss.
