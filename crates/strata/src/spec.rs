@@ -60,6 +60,41 @@ pub struct DataSpec {
     /// `"error"` (default) or `"drop"` for CSV rows with an empty field.
     #[serde(default = "default_missing")]
     pub missing: String,
+    /// Perturb each training batch: `{ flip_horizontal = 0.5, rotation = 10, shift = 0.1, zoom = 0.1,
+    /// brightness = 0.1, noise = 0.05 }` (every key optional, default 0).
+    pub augment: Option<AugmentSpec>,
+}
+
+/// The `data.augment` table (see [`crate::data::augment::Augmentation`]).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AugmentSpec {
+    /// Probability of a left-right flip.
+    pub flip_horizontal: f64,
+    /// Largest rotation in degrees.
+    pub rotation: f64,
+    /// Largest shift as a fraction of the size.
+    pub shift: f64,
+    /// Largest zoom change as a fraction.
+    pub zoom: f64,
+    /// Largest brightness change.
+    pub brightness: f64,
+    /// Gaussian noise standard deviation.
+    pub noise: f64,
+}
+
+impl AugmentSpec {
+    /// The library's augmentation.
+    pub fn to_augmentation(&self) -> crate::data::augment::Augmentation {
+        crate::data::augment::Augmentation {
+            flip_horizontal: self.flip_horizontal,
+            rotation: self.rotation,
+            shift: self.shift,
+            zoom: self.zoom,
+            brightness: self.brightness,
+            noise: self.noise,
+        }
+    }
 }
 
 fn default_scale() -> String {

@@ -229,3 +229,71 @@ fn split_and_scalers() {
     assert!(Scaler::fit("divide:0", &x).err().unwrap().to_string().contains("divide:0"));
     assert!(s.transform(&Tensor::<f64>::zeros([2, 3])).err().unwrap().to_string().contains("fitted on 2 features"));
 }
+
+#[test]
+fn augmentation_is_seeded_and_does_what_it_says() {
+    use strata::data::augment::Augmentation;
+    use strata::rng::seeded_rng;
+    // A 3 x 4 image with a bright column at the left edge.
+    let image = Tensor::<f32>::from_f64(&[1., 0., 0., 0., 1., 0., 0., 0., 1., 0., 0., 0.], [1, 3, 4]).unwrap();
+    let flip = Augmentation { flip_horizontal: 1.0, ..Augmentation::default() };
+    let flipped = flip.apply(&image, &mut seeded_rng(0)).unwrap();
+    assert_eq!(flipped.to_vec(), vec![0., 0., 0., 1., 0., 0., 0., 1., 0., 0., 0., 1.]);
+    assert_eq!(Augmentation::default().apply(&image, &mut seeded_rng(0)).unwrap().to_vec(), image.to_vec());
+
+    let all =
+        Augmentation { flip_horizontal: 0.5, rotation: 15.0, shift: 0.1, zoom: 0.1, brightness: 0.1, noise: 0.05 };
+    let batch = Tensor::<f32>::rand_uniform([8, 28, 28], 0.0, 1.0, &mut seeded_rng(1)).unwrap();
+    let a = all.apply(&batch, &mut seeded_rng(5)).unwrap();
+    assert_eq!(a.to_vec(), all.apply(&batch, &mut seeded_rng(5)).unwrap().to_vec(), "seeded");
+    assert_ne!(a.to_vec(), batch.to_vec());
+    assert_eq!(a.dims(), batch.dims());
+
+    let noise = Augmentation { noise: 0.5, ..Augmentation::default() };
+    let table = Tensor::<f64>::zeros([2000, 5]);
+    let noisy = noise.apply(&table, &mut seeded_rng(2)).unwrap();
+    let std = (noisy.data().iter().map(|v| v * v).sum::<f64>() / noisy.numel() as f64).sqrt();
+    assert!((std - 0.5).abs() < 0.02, "noise std {std}");
+    let e = Augmentation { rotation: 5.0, ..Augmentation::default() }
+        .apply(&table, &mut seeded_rng(0))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("images"), "{e}");
+    assert!(Augmentation { zoom: -1.0, ..Augmentation::default() }
+        .validate()
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("zoom"));
+}
+
+#[test]
+fn fit_trains_on_augmented_batches() {
+    use strata::data::augment::Augmentation;
+    use strata::prelude::*;
+    let (x, y, xv, yv) = iris::lecture_regression_split::<f32>().unwrap();
+    let train = |augment: Option<Augmentation>| {
+        let mut model = strata::lectures::iris_network(0)
+            .unwrap()
+            .compile(OptimizerConfig::Sgd(Sgd::new(0.01)), Loss::MeanSquaredError, &[])
+            .unwrap();
+        let config = FitConfig {
+            epochs: 30,
+            verbose: 0,
+            augment,
+            validation_data: Some((xv.clone(), yv.clone())),
+            ..FitConfig::default()
+        };
+        model.fit(&x, &y, &config).unwrap()
+    };
+    let plain = train(None);
+    let noisy = train(Some(Augmentation { noise: 0.05, ..Augmentation::default() }));
+    assert_ne!(plain.get("loss"), noisy.get("loss"));
+    assert_eq!(
+        noisy.get("loss"),
+        train(Some(Augmentation { noise: 0.05, ..Augmentation::default() })).get("loss"),
+        "reproducible"
+    );
+    assert!(noisy.get("val_loss").unwrap()[29] < noisy.get("val_loss").unwrap()[0]);
+}

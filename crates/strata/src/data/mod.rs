@@ -1,8 +1,10 @@
 //! Data: the built-in datasets (Iris, the logic-gate truth tables), tables from CSV files, IDX
-//! image files, and preprocessing.
+//! image files, batching, preprocessing and augmentation.
 
+pub mod augment;
 pub mod gates;
 pub mod idx;
 pub mod iris;
+pub mod loader;
 pub mod preprocess;
 pub mod table;

@@ -12,6 +12,8 @@ pub use history::History;
 pub use metrics::Metric;
 
 use crate::autograd::no_grad;
+use crate::data::augment::Augmentation;
+use crate::data::loader::DataLoader;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::nn::{Mode, Network, Sequential};
@@ -19,7 +21,6 @@ use crate::optim::{Optimizer, OptimizerConfig};
 use crate::rng::seeded_rng;
 use crate::tensor::{Element, Tensor};
 use progress::ProgressBar;
-use rand::seq::SliceRandom;
 
 /// Settings of [`Model::fit`], with Keras's defaults.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub struct FitConfig<T: Element = f32> {
     pub validation_split: f64,
     /// 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
     pub verbose: u8,
+    /// Perturb each training batch (seeded from `seed`); validation data is left as it is.
+    pub augment: Option<Augmentation>,
 }
 
 impl<T: Element> Default for FitConfig<T> {
@@ -51,6 +54,7 @@ impl<T: Element> Default for FitConfig<T> {
             validation_data: None,
             validation_split: 0.0,
             verbose: 1,
+            augment: None,
         }
     }
 }
@@ -195,25 +199,31 @@ impl<T: Element> Model<T> {
         callbacks: &mut [&mut dyn Callback<T>],
     ) -> Result<History> {
         let (x_train, y_train, validation) = self.split_validation(x, y, config)?;
-        let n = x_train.dims()[0];
-        let mut rng = seeded_rng(config.seed);
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut loader = DataLoader::new(&x_train, &y_train, config.batch_size)?;
+        if config.shuffle {
+            loader = loader.shuffle(config.seed);
+        }
+        // A stream of its own, so augmenting does not change the shuffling order.
+        let mut augment_rng = seeded_rng(config.seed ^ 0x5eed_a06e);
+        if let Some(a) = &config.augment {
+            a.validate()?;
+        }
         let mut history = History::new();
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self)?;
         }
-        let steps = n.div_ceil(config.batch_size);
+        let steps = loader.len();
         for epoch in 0..config.epochs {
-            if config.shuffle {
-                order.shuffle(&mut rng);
-            }
             if config.verbose == 1 {
                 eprintln!("Epoch {}/{}", epoch + 1, config.epochs);
             }
             let mut bar = (config.verbose == 1).then(|| ProgressBar::new(steps));
             let mut totals = Totals::new(&self.metrics);
-            for (batch, rows) in order.chunks(config.batch_size).enumerate() {
-                let (xb, yb) = (x_train.index_select(rows)?, y_train.index_select(rows)?);
+            for (batch, xy) in loader.epoch().enumerate() {
+                let (mut xb, yb) = xy?;
+                if let Some(a) = &config.augment {
+                    xb = a.apply(&xb, &mut augment_rng)?;
+                }
                 let (loss, pred) = self.train_step(&xb, &yb).map_err(|e| match e {
                     Error::NonFinite { value, .. } => {
                         Error::NonFinite { context: format!("epoch {}, batch {}: loss", epoch + 1, batch + 1), value }
