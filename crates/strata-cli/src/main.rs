@@ -78,6 +78,16 @@ enum Command {
         /// A spec file or a run directory.
         target: PathBuf,
     },
+    /// Download a public dataset (fashion-mnist, mnist) once into a cache, verified by MD5.
+    ///
+    /// Example: strata fetch fashion-mnist --dir data   (then: --data data/fashion-mnist)
+    Fetch {
+        /// fashion-mnist or mnist.
+        name: String,
+        /// The cache directory (default $STRATA_CACHE or ~/.cache/strata/datasets).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Draw a run's learning curves again (learning_curves.png and .svg in the run directory).
     ///
     /// Example: strata plot runs/iris-20261121-120000
@@ -171,6 +181,13 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
                 run::build_model(&spec, spec.fit.seed)?.summary()
             };
             print!("{summary}");
+            Ok(())
+        }
+        Some(Command::Fetch { name, dir }) => {
+            let dataset = strata::data::fetch::known(&name)?;
+            let cache = dir.unwrap_or_else(strata::data::fetch::default_cache_dir);
+            let path = strata::data::fetch::fetch(&dataset, &cache)?;
+            println!("{name}: {}", path.display());
             Ok(())
         }
         Some(Command::Plot { run_dir }) => {

@@ -2,6 +2,7 @@
 //! image files, batching, preprocessing and augmentation.
 
 pub mod augment;
+pub mod fetch;
 pub mod gates;
 pub mod idx;
 pub mod iris;
