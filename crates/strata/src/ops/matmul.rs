@@ -32,7 +32,7 @@ impl<'a, T> MatRef<'a, T> {
 
 /// Products smaller than this many multiply-adds run on one thread: below it, waking a second
 /// thread costs more than it saves (measured at the W2 shapes, docs/performance.md).
-const PARALLEL_MIN_MACS: usize = 1 << 18;
+const PARALLEL_MIN_MACS: usize = 1 << 22;
 
 /// `out = a·b`, overwriting `out` (row-major, `a.rows x b.cols`).
 fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]) {
