@@ -155,6 +155,35 @@ fn color(class: usize) -> RGBColor {
     PALETTE[class % PALETTE.len()]
 }
 
+/// The points of each class in its colour, with a legend.
+fn draw_classes<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    points: &[(f64, f64)],
+    labels: &[usize],
+    class_names: &[String],
+    radius: i32,
+) -> std::result::Result<(), String> {
+    for (c, name) in class_names.iter().enumerate() {
+        let pts: Vec<(f64, f64)> = points.iter().zip(labels).filter(|(_, &l)| l == c).map(|(p, _)| *p).collect();
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, radius, color(c).filled())))
+            .map_err(|e| e.to_string())?
+            .label(name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 8, y), 4, color(c).filled()));
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 fn bounds(points: &[(f64, f64)]) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
     for &(x, y) in points {
@@ -211,22 +240,7 @@ pub fn scatter_by_class(
                 .label_style((FONT, 12))
                 .draw()
                 .map_err(|e| plot_error(png, e))?;
-            for (c, name) in class_names.iter().enumerate() {
-                let pts: Vec<(f64, f64)> =
-                    points.iter().zip(labels).filter(|(_, &l)| l == c).map(|(p, _)| *p).collect();
-                chart
-                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color(c).filled())))
-                    .map_err(|e| plot_error(png, e))?
-                    .label(name.as_str())
-                    .legend(move |(x, y)| Circle::new((x + 8, y), 4, color(c).filled()));
-            }
-            chart
-                .configure_series_labels()
-                .label_font((FONT, 12))
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|e| plot_error(png, e))?;
+            draw_classes(&mut chart, &points, labels, class_names, 4).map_err(|e| plot_error(png, e))?;
         }
         root.present().map_err(|e| plot_error(png, e))?;
     }
@@ -292,21 +306,7 @@ pub fn decision_regions(
                 Rectangle::new([(x0, y0), (x0 + dx, y0 + dy)], color(c).mix(0.25).filled())
             }))
             .map_err(|e| plot_error(png, e))?;
-        for (c, name) in class_names.iter().enumerate() {
-            let pts: Vec<(f64, f64)> = points.iter().zip(labels).filter(|(_, &l)| l == c).map(|(p, _)| *p).collect();
-            chart
-                .draw_series(pts.into_iter().map(|p| Circle::new(p, 5, color(c).filled())))
-                .map_err(|e| plot_error(png, e))?
-                .label(name.as_str())
-                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color(c).filled()));
-        }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| plot_error(png, e))?;
+        draw_classes(&mut chart, &points, labels, class_names, 5).map_err(|e| plot_error(png, e))?;
         root.present().map_err(|e| plot_error(png, e))?;
     }
     write_atomic(png, &encode_png(&pixels, size).map_err(|e| plot_error(png, e))?)

@@ -286,7 +286,7 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         validation_data,
         validation_split: spec.fit.validation_split.unwrap_or(0.0),
         verbose: options.verbose,
-        augment: spec.data.augment.as_ref().map(crate::spec::AugmentSpec::to_augmentation),
+        augment: spec.data.augment.clone(),
     };
     let mut callbacks = make_callbacks(&spec, &run_dir);
     let mut refs: Vec<&mut dyn Callback<f32>> =

@@ -62,39 +62,7 @@ pub struct DataSpec {
     pub missing: String,
     /// Perturb each training batch: `{ flip_horizontal = 0.5, rotation = 10, shift = 0.1, zoom = 0.1,
     /// brightness = 0.1, noise = 0.05 }` (every key optional, default 0).
-    pub augment: Option<AugmentSpec>,
-}
-
-/// The `data.augment` table (see [`crate::data::augment::Augmentation`]).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AugmentSpec {
-    /// Probability of a left-right flip.
-    pub flip_horizontal: f64,
-    /// Largest rotation in degrees.
-    pub rotation: f64,
-    /// Largest shift as a fraction of the size.
-    pub shift: f64,
-    /// Largest zoom change as a fraction.
-    pub zoom: f64,
-    /// Largest brightness change.
-    pub brightness: f64,
-    /// Gaussian noise standard deviation.
-    pub noise: f64,
-}
-
-impl AugmentSpec {
-    /// The library's augmentation.
-    pub fn to_augmentation(&self) -> crate::data::augment::Augmentation {
-        crate::data::augment::Augmentation {
-            flip_horizontal: self.flip_horizontal,
-            rotation: self.rotation,
-            shift: self.shift,
-            zoom: self.zoom,
-            brightness: self.brightness,
-            noise: self.noise,
-        }
-    }
+    pub augment: Option<crate::data::augment::Augmentation>,
 }
 
 fn default_scale() -> String {
@@ -732,5 +700,10 @@ callbacks = [ { type = "early_stopping", monitor = "val_loss", patience = 10, re
         assert!(e.starts_with("bad.toml:20:") && e.contains("learning_rat"), "{e}");
         let bad_loss = LECTURE_SPEC.replace(r#"loss = "mse""#, r#"loss = "msee""#);
         assert!(error(&bad_loss).contains("msee"));
+        let augmented = LECTURE_SPEC.replace(r#"scale = "none""#, r#"augment = { noise = 0.05, rotation = 10 }"#);
+        let spec = Spec::parse(&augmented, Path::new("a.toml")).unwrap();
+        assert_eq!(spec.data.augment.unwrap().rotation, 10.0);
+        let bad = LECTURE_SPEC.replace(r#"scale = "none""#, r#"augment = { noize = 0.05 }"#);
+        assert!(error(&bad).contains("noize"));
     }
 }

@@ -12,7 +12,9 @@ use rand::Rng as _;
 use rand_distr::{Distribution, Normal};
 
 /// How each training batch is perturbed. All ranges are symmetric: a value `r` draws from `[-r, r]`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// In a spec: `[data] augment = { flip_horizontal = 0.5, rotation = 10, ... }` (every key optional).
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Augmentation {
     /// Probability of mirroring an image left-right.
     pub flip_horizontal: f64,

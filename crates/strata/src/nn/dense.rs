@@ -170,18 +170,11 @@ impl<T: Element> Layer<T> for Dense<T> {
     }
 
     fn penalty(&self) -> Result<Option<Tensor<T>>> {
-        let mut total: Option<Tensor<T>> = None;
         let pairs =
             [(self.config.kernel_regularizer, Some(&self.kernel)), (self.config.bias_regularizer, self.bias.as_ref())];
-        for (reg, param) in pairs {
-            if let (Some(reg), Some(param)) = (reg, param) {
-                let p = reg.penalty(&param.value())?;
-                total = Some(match total {
-                    Some(t) => t.add(&p)?,
-                    None => p,
-                });
-            }
-        }
-        Ok(total)
+        super::sum_penalties(pairs.into_iter().map(|pair| match pair {
+            (Some(reg), Some(param)) => reg.penalty(&param.value()).map(Some),
+            _ => Ok(None),
+        }))
     }
 }

@@ -277,18 +277,10 @@ impl<T: Element> Layer<T> for Functional<T> {
     }
 
     fn penalty(&self) -> Result<Option<Tensor<T>>> {
-        let mut total: Option<Tensor<T>> = None;
-        for node in &self.nodes {
-            if let Op::Layer(layer, _) = &node.op {
-                if let Some(p) = layer.penalty()? {
-                    total = Some(match total {
-                        Some(t) => t.add(&p)?,
-                        None => p,
-                    });
-                }
-            }
-        }
-        Ok(total)
+        super::sum_penalties(self.nodes.iter().filter_map(|n| match &n.op {
+            Op::Layer(layer, _) => Some(layer.penalty()),
+            _ => None,
+        }))
     }
 }
 

@@ -179,6 +179,22 @@ impl LayerNames {
     }
 }
 
+/// The sum of the penalties that are present (None when there are none).
+pub(crate) fn sum_penalties<T: Element>(
+    terms: impl IntoIterator<Item = Result<Option<Tensor<T>>>>,
+) -> Result<Option<Tensor<T>>> {
+    let mut total: Option<Tensor<T>> = None;
+    for term in terms {
+        if let Some(p) = term? {
+            total = Some(match total {
+                Some(t) => t.add(&p)?,
+                None => p,
+            });
+        }
+    }
+    Ok(total)
+}
+
 /// A layer's parameters named `"{layer}.{param}"`.
 pub(crate) fn named_layer_params<T: Element>(layer: &dyn Layer<T>) -> Vec<(String, &Param<T>)> {
     layer.params().into_iter().map(|p| (format!("{}.{}", layer.name(), p.name()), p)).collect()

@@ -123,16 +123,7 @@ impl<T: Element> Layer<T> for Sequential<T> {
     }
 
     fn penalty(&self) -> Result<Option<Tensor<T>>> {
-        let mut total: Option<Tensor<T>> = None;
-        for layer in &self.layers {
-            if let Some(p) = layer.penalty()? {
-                total = Some(match total {
-                    Some(t) => t.add(&p)?,
-                    None => p,
-                });
-            }
-        }
-        Ok(total)
+        super::sum_penalties(self.layers.iter().map(|l| l.penalty()))
     }
 }
 
