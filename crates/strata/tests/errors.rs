@@ -25,6 +25,11 @@ fn matmul_shape_mismatch_names_op_and_shapes() {
         &["matmul", "[3, 4, 2]", "[4, 2, 2]", "batch"],
     );
     assert_mentions(&message(zeros(&[3]).matmul(&zeros(&[3, 2]))), &["matmul", "[3]", "[3, 2]"]);
+    assert_mentions(&message(zeros(&[3, 4]).linear(&zeros(&[5, 2]), None)), &["linear", "[3, 4]", "[5, 2]"]);
+    assert_mentions(
+        &message(zeros(&[3, 4]).linear(&zeros(&[4, 2]), Some(&zeros(&[3])))),
+        &["linear", "bias must be [2]", "[3]"],
+    );
 }
 
 #[test]

@@ -87,6 +87,9 @@ fn matmul_plain_transposed_and_batched() {
     check_op("batched matmul", &[&[2, 3, 5], &[2, 5, 4]], SMOOTH, |t| t[0].matmul(&t[1]));
     check_op("batched a·bᵀ", &[&[2, 3, 5], &[2, 4, 5]], SMOOTH, |t| t[0].matmul_t(false, &t[1], true));
     check_op("batched aᵀ·bᵀ", &[&[2, 5, 3], &[2, 4, 5]], SMOOTH, |t| t[0].matmul_t(true, &t[1], true));
+    check_op("linear", &[&[33, 5], &[5, 4], &[4]], SMOOTH, |t| t[0].linear(&t[1], Some(&t[2])));
+    check_op("linear batch 1", &[&[1, 5], &[5, 4], &[4]], SMOOTH, |t| t[0].linear(&t[1], Some(&t[2])));
+    check_op("linear without bias", &[&[3, 5], &[5, 4]], SMOOTH, |t| t[0].linear(&t[1], None));
 }
 
 #[test]

@@ -139,10 +139,8 @@ impl<T: Element> Layer<T> for Dense<T> {
                 format!("expected input [*, {}]", self.inputs),
             ));
         }
-        let mut y = x.matmul(&self.kernel.value())?;
-        if let Some(bias) = &self.bias {
-            y = y.add(&bias.value())?;
-        }
+        let bias = self.bias.as_ref().map(Param::value);
+        let y = x.linear(&self.kernel.value(), bias.as_ref())?;
         self.config.activation.apply(&y)
     }
 

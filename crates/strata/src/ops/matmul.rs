@@ -11,7 +11,7 @@ use crate::tensor::{Element, Tensor};
 
 /// A matrix inside a buffer: rows, columns and the strides that read it, possibly transposed.
 #[derive(Clone, Copy)]
-struct MatRef<'a, T> {
+pub(crate) struct MatRef<'a, T> {
     data: &'a [T],
     rows: usize,
     cols: usize,
@@ -20,7 +20,7 @@ struct MatRef<'a, T> {
 }
 
 impl<'a, T> MatRef<'a, T> {
-    fn new(data: &'a [T], rows: usize, cols: usize, transposed: bool) -> Self {
+    pub(crate) fn new(data: &'a [T], rows: usize, cols: usize, transposed: bool) -> Self {
         // Stored row-major as [rows, cols] unless transposed, then stored as [cols, rows].
         if transposed {
             MatRef { data, rows, cols, row_stride: 1, col_stride: rows as isize }
@@ -34,8 +34,9 @@ impl<'a, T> MatRef<'a, T> {
 /// thread costs more than it saves (measured at the W2 shapes, docs/performance.md).
 const PARALLEL_MIN_MACS: usize = 1 << 22;
 
-/// `out = a·b`, overwriting `out` (row-major, `a.rows x b.cols`).
-fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]) {
+/// `out = a·b` (row-major, `a.rows x b.cols`), or `out += a·b` when `accumulate` (how a bias
+/// already broadcast into `out` is added for free).
+pub(crate) fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
     debug_assert!(a.cols == b.rows && out.len() == a.rows * b.cols);
     debug_assert!(a.data.len() >= a.rows * a.cols && b.data.len() >= b.rows * b.cols);
     if out.is_empty() {
@@ -58,14 +59,14 @@ fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]) {
             out.as_mut_ptr(),
             1,
             b.cols as isize,
-            false, // overwrite: do not read `out`
+            accumulate, // read `out` (scaled by the next-but-one argument) or overwrite it
             a.data.as_ptr(),
             a.col_stride,
             a.row_stride,
             b.data.as_ptr(),
             b.col_stride,
             b.row_stride,
-            T::zero(),
+            if accumulate { T::one() } else { T::zero() },
             T::one(),
             false,
             false,
@@ -103,7 +104,7 @@ impl<T: Element> Tensor<T> {
         for i in 0..batch {
             let a = MatRef::new(&self.data()[i * a_size..(i + 1) * a_size], m, k, transpose_lhs);
             let b = MatRef::new(&rhs.data()[i * b_size..(i + 1) * b_size], k, n, transpose_rhs);
-            gemm(a, b, &mut out[i * m * n..(i + 1) * m * n]);
+            gemm(a, b, &mut out[i * m * n..(i + 1) * m * n], false);
         }
         let shape = if self.rank() == 3 { Shape::new([batch, m, n]) } else { Shape::new([m, n]) };
         Ok(Tensor::from_op(out, shape, &[self, rhs], MatMul { transpose_lhs, transpose_rhs }))

@@ -4,6 +4,7 @@
 mod binary;
 mod compare;
 mod index;
+mod linear;
 mod matmul;
 mod movement;
 mod reduce;

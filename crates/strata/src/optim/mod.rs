@@ -25,6 +25,7 @@ use crate::autograd::Gradients;
 use crate::error::{Error, Result};
 use crate::nn::Param;
 use crate::tensor::{Element, TensorId};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The per-parameter math of one algorithm.
@@ -225,7 +226,8 @@ impl<T: Element> Optimizer<T> {
                     format!("gradient of '{}' has the wrong shape", p.name()),
                 ));
             }
-            gradients.push(g.to_vec());
+            // Borrowed: copied only if clipping has to change it.
+            gradients.push(Cow::Borrowed(g.data()));
         }
         self.clip_gradients(&mut gradients);
         let lr = self.current_learning_rate();
@@ -245,13 +247,18 @@ impl<T: Element> Optimizer<T> {
         Ok(())
     }
 
-    fn clip_gradients(&self, gradients: &mut [Vec<T>]) {
+    fn clip_gradients(&self, gradients: &mut [Cow<'_, [T]>]) {
         let norm = |g: &[T]| g.iter().map(|v| v.f64() * v.f64()).sum::<f64>().sqrt();
-        let scale_all = |gs: &mut [Vec<T>], s: f64| gs.iter_mut().flatten().for_each(|v| *v = *v * T::of(s));
+        let scale_all = |gs: &mut [Cow<'_, [T]>], s: f64| {
+            gs.iter_mut().flat_map(|g| g.to_mut().iter_mut()).for_each(|v| *v = *v * T::of(s))
+        };
         match self.clip {
             None => {}
             Some(Clip::Value(c)) => {
-                gradients.iter_mut().flatten().for_each(|v| *v = v.max(T::of(-c)).min(T::of(c)));
+                gradients
+                    .iter_mut()
+                    .flat_map(|g| g.to_mut().iter_mut())
+                    .for_each(|v| *v = v.max(T::of(-c)).min(T::of(c)));
             }
             Some(Clip::Norm(c)) => {
                 for g in gradients.iter_mut() {
