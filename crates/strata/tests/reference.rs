@@ -106,3 +106,25 @@ fn logits_of_a_thousand_stay_finite() {
     let bce = loss::binary_crossentropy(&p, &Tensor::from_f64(&[1.0, 0.0], [2]).unwrap()).unwrap();
     assert!(bce.item().unwrap().is_finite());
 }
+
+/// NaN propagates through every activation and comparison-based op (as in PyTorch), so it is
+/// never silently replaced by a bound or by 0.
+#[test]
+fn nan_is_never_swallowed() {
+    let x = Tensor::<f32>::from_f64(&[f64::NAN], [1]).unwrap();
+    let ops: Vec<(&str, Tensor<f32>)> = vec![
+        ("relu", x.relu().unwrap()),
+        ("leaky_relu", x.leaky_relu(0.1).unwrap()),
+        ("clamp", x.clamp(-1.0, 1.0).unwrap()),
+        ("hard_tanh", x.hard_tanh().unwrap()),
+        ("sigmoid", x.sigmoid().unwrap()),
+        ("softplus", x.softplus().unwrap()),
+        ("maximum", x.maximum(&Tensor::zeros([1])).unwrap()),
+        ("minimum", Tensor::<f32>::zeros([1]).minimum(&x).unwrap()),
+        ("max", x.max().unwrap()),
+        ("softmax", x.softmax(-1).unwrap()),
+    ];
+    for (name, y) in ops {
+        assert!(y.data()[0].is_nan(), "{name} turned NaN into {}", y.data()[0]);
+    }
+}

@@ -357,3 +357,73 @@ fn functional_residual_block() {
     let mut other = GraphBuilder::<f32>::new(0);
     assert!(other.call(DenseConfig::new(2), &a).err().unwrap().to_string().contains("another graph"));
 }
+
+/// A trained model is Send + Sync: 8 threads predicting at once get the sequential outputs.
+#[test]
+fn concurrent_predictions_match_sequential_ones() {
+    fn assert_send_sync<X: Send + Sync>(_: &X) {}
+    let run = lectures::iris_regression(2, 0).unwrap();
+    let model = &run.model;
+    assert_send_sync(model);
+    let inputs: Vec<Tensor<f32>> = (0..50)
+        .map(|i| Tensor::<f32>::rand_uniform([1 + i % 7, 2], 4.0, 8.0, &mut seeded_rng(i as u64)).unwrap())
+        .collect();
+    let sequential: Vec<Vec<u32>> =
+        inputs.iter().map(|x| model.predict(x, 4).unwrap().data().iter().map(|v| v.to_bits()).collect()).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        for (x, want) in inputs.iter().zip(&sequential) {
+                            let got: Vec<u32> =
+                                model.predict(x, 4).unwrap().data().iter().map(|v| v.to_bits()).collect();
+                            assert_eq!(&got, want);
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().for_each(|h| h.join().unwrap());
+    });
+}
+
+/// A NaN injected at batch k stops training there, names epoch, batch and value, and with
+/// anomaly detection on, the op where it started; weights stay finite.
+#[test]
+fn injected_nan_is_traced_to_its_op() {
+    use strata::autograd::anomaly::set_detect_anomaly;
+    let (x, y, _, _) = strata::data::iris::lecture_regression_split::<f32>().unwrap();
+    let mut bad = x.to_vec();
+    bad[70] = f32::NAN; // row 35: the second batch of 32 without shuffling
+    let x = Tensor::from_vec(bad, x.dims().to_vec()).unwrap();
+    let mut model = lectures::iris_network(0)
+        .unwrap()
+        .compile(OptimizerConfig::Sgd(Sgd::new(0.01)), Loss::MeanSquaredError, &[])
+        .unwrap();
+    let config = FitConfig { shuffle: false, ..quiet(3, 32) };
+    let e = model.fit(&x, &y, &config).err().unwrap().to_string();
+    assert!(e.contains("epoch 1, batch 2") && e.contains("NaN") && e.contains("set_detect_anomaly"), "{e}");
+    set_detect_anomaly(true);
+    let e = model.fit(&x, &y, &config).err().unwrap().to_string();
+    set_detect_anomaly(false);
+    // The NaN came with the data: the first op to output it is the batch selection.
+    assert!(e.contains("epoch 1, batch 2") && e.contains("op 'index_select'") && e.contains("[32, 2] (1 NaN"), "{e}");
+    assert!(model.get_weights().iter().all(|w| w.all_finite()));
+}
+
+/// A non-finite gradient with a finite loss is refused before any weight changes.
+#[test]
+fn non_finite_gradients_never_reach_the_weights() {
+    use strata::nn::Param;
+    use strata::optim::Sgd;
+    let w = Param::new("w", Tensor::<f32>::from_f64(&[4.0], [1]).unwrap(), true);
+    // d/dw sqrt(w - 4) at w = 4 is infinite while the value, 0, is finite.
+    let loss = w.value().add_scalar(-4.0).unwrap().sqrt().unwrap().sum().unwrap();
+    assert!(loss.item().unwrap().is_finite());
+    let grads = loss.backward().unwrap();
+    let mut opt = OptimizerConfig::Sgd(Sgd::new(0.1)).build::<f32>().unwrap();
+    let e = opt.step(&[&w], &grads).err().unwrap().to_string();
+    assert!(e.contains("gradient of parameter 'w'") && e.contains("inf"), "{e}");
+    assert_eq!(w.value().to_vec(), vec![4.0]);
+}

@@ -5,6 +5,7 @@
 //! its inputs' gradients, sums each to its input's shape (undoing broadcasting, once, here) and
 //! adds it to that input's entry: a value reached along several paths gets the sum over paths.
 
+pub mod anomaly;
 mod gradcheck;
 mod gradients;
 

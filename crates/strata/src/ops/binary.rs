@@ -90,11 +90,11 @@ binary_op!(
 );
 binary_op!(
     /// Elementwise maximum; at a tie the gradient goes to `lhs`.
-    maximum, Maximum, |a, b| a.max(b)
+    maximum, Maximum, |a, b| if a.is_nan() || b.is_nan() { T::nan() } else { a.max(b) }
 );
 binary_op!(
     /// Elementwise minimum; at a tie the gradient goes to `lhs`.
-    minimum, Minimum, |a, b| a.min(b)
+    minimum, Minimum, |a, b| if a.is_nan() || b.is_nan() { T::nan() } else { a.min(b) }
 );
 
 struct Add;

@@ -133,7 +133,8 @@ unary_ops! {
     erf() => f: |x, _| x.erf(), df: |x, _, _| T::of(std::f64::consts::FRAC_2_SQRT_PI) * (-x * x).exp(),
         check: |t| t.erf(), domain: (-3.0, 3.0);
     /// `min(max(x, low), high)`; derivative 1 strictly inside, 0 outside.
-    clamp(low, high) => f: |x, [lo, hi]| x.max(lo).min(hi), df: |x, _, [lo, hi]| indicator(x > lo && x < hi),
+    // NOTE: comparisons, not max/min, so a NaN passes through instead of becoming a bound.
+    clamp(low, high) => f: |x, [lo, hi]| if x < lo { lo } else if x > hi { hi } else { x }, df: |x, _, [lo, hi]| indicator(x > lo && x < hi),
         check: |t| t.clamp(-1.0, 0.5), domain: (-3.0, 3.0);
     /// Logistic sigmoid `1 / (1 + e^-x)`, computed without overflow; derivative `y (1 - y)`.
     sigmoid() => f: |x, _| sigmoid_of(x), df: |_, y, _| y * (one::<T>() - y),
@@ -143,7 +144,8 @@ unary_ops! {
         check: |t| t.tanh(), domain: (-3.0, 3.0);
     /// `max(x, 0)`. Derivative 1 for `x > 0` and 0 otherwise, so 0 at 0 (lecture 004).
     // NOTE: composing as max(x, 0) through `maximum` would send half the gradient at a tie.
-    relu() => f: |x, _| x.max(zero()), df: |x, _, _| indicator(x > zero()),
+    // NOTE: not x.max(0), which turns NaN into 0 and hides it (PyTorch's relu keeps NaN).
+    relu() => f: |x, _| if x <= zero() { zero() } else { x }, df: |x, _, _| indicator(x > zero()),
         check: |t| t.relu(), domain: (-3.0, 3.0);
     /// `x` for `x > 0`, `alpha x` otherwise.
     leaky_relu(alpha) => f: |x, [a, _]| if x > zero() { x } else { a * x }, df: |x, _, [a, _]| if x > zero() { one() } else { a },
@@ -155,7 +157,7 @@ unary_ops! {
     softplus() => f: |x, _| x.max(zero()) + (-x.abs()).exp().ln_1p(), df: |x, _, _| sigmoid_of(x),
         check: |t| t.softplus(), domain: (-6.0, 6.0);
     /// Hard tanh: `x` clipped to [-1, 1]; derivative 1 inside, 0 outside.
-    hard_tanh() => f: |x, _| x.max(-one::<T>()).min(one()), df: |x, _, _| indicator(x > -one::<T>() && x < one()),
+    hard_tanh() => f: |x, _| if x < -one::<T>() { -one::<T>() } else if x > one() { one() } else { x }, df: |x, _, _| indicator(x > -one::<T>() && x < one()),
         check: |t| t.hard_tanh(), domain: (-3.0, 3.0);
     /// The perceptron's unit step: 1 for `x >= 0`, else 0. Its derivative is 0 everywhere (and
     /// undefined at 0), so no gradient flows through it: train perceptrons with the perceptron

@@ -226,6 +226,13 @@ impl<T: Element> Optimizer<T> {
                     format!("gradient of '{}' has the wrong shape", p.name()),
                 ));
             }
+            if let Some(bad) = g.data().iter().find(|v| !v.is_finite()) {
+                // Refused before any parameter changes: a step never makes weights non-finite.
+                return Err(Error::NonFinite {
+                    context: format!("gradient of parameter '{}' {}", p.name(), p.shape()),
+                    value: bad.f64(),
+                });
+            }
             // Borrowed: copied only if clipping has to change it.
             gradients.push(Cow::Borrowed(g.data()));
         }

@@ -227,6 +227,7 @@ impl<T: Element> Tensor<T> {
         inputs: &[&Tensor<T>],
         backward: impl Backward<T> + 'static,
     ) -> Self {
+        autograd::anomaly::check(backward.name(), &data, &shape);
         let record = autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
         let node = record.then(|| autograd::Node {
             inputs: inputs.iter().map(|t| (*t).clone()).collect(),

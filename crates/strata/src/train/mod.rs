@@ -171,7 +171,12 @@ impl<T: Element> Model<T> {
         }
         let value = loss.item()?.f64();
         if !value.is_finite() {
-            return Err(Error::NonFinite { context: "loss".into(), value });
+            let context = match crate::autograd::anomaly::take_anomaly() {
+                Some(anomaly) => format!("loss ({anomaly})"),
+                None => "loss (turn on strata::autograd::anomaly::set_detect_anomaly to find the op that produced it)"
+                    .into(),
+            };
+            return Err(Error::NonFinite { context, value });
         }
         let grads = loss.backward()?;
         self.optimizer.step(&self.network.params(), &grads)?;
@@ -225,9 +230,10 @@ impl<T: Element> Model<T> {
                     xb = a.apply(&xb, &mut augment_rng)?;
                 }
                 let (loss, pred) = self.train_step(&xb, &yb).map_err(|e| match e {
-                    Error::NonFinite { value, .. } => {
-                        Error::NonFinite { context: format!("epoch {}, batch {}: loss", epoch + 1, batch + 1), value }
-                    }
+                    Error::NonFinite { value, context } => Error::NonFinite {
+                        context: format!("epoch {}, batch {}: {context}", epoch + 1, batch + 1),
+                        value,
+                    },
                     other => other,
                 })?;
                 totals.add(loss, &pred, &yb, &self.metrics)?;
