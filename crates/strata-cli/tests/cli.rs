@@ -218,3 +218,26 @@ fn bad_input_is_a_clear_error() {
     assert!(stderr(&o).contains("unrecognized subcommand 'nonsense'") && !stderr(&o).contains("panicked"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Two processes with the same seed and thread count write identical weights, history and
+/// predictions (byte for byte, so any hash of them agrees).
+#[test]
+fn two_processes_train_bit_identical_models() {
+    let runs: Vec<PathBuf> = (0..2).map(|i| temp(&format!("determinism-{i}"))).collect();
+    for out in &runs {
+        let o = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["fit", "examples/iris_species.toml", "--epochs", "20", "--out", out.to_str().unwrap()])
+            .env("STRATA_NUM_THREADS", "2")
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for file in ["model.safetensors", "history.csv", "model.json"] {
+        let (a, b) = (std::fs::read(runs[0].join(file)).unwrap(), std::fs::read(runs[1].join(file)).unwrap());
+        assert!(a == b, "{file} differs between two identical runs");
+    }
+    let predict = |dir: &Path| stdout(&strata(&["predict", dir.to_str().unwrap(), "--input", "examples/iris_species.csv"]));
+    assert_eq!(predict(&runs[0]), predict(&runs[1]));
+    runs.iter().for_each(|d| std::fs::remove_dir_all(d).unwrap());
+}
