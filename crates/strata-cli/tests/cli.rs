@@ -237,7 +237,8 @@ fn two_processes_train_bit_identical_models() {
         let (a, b) = (std::fs::read(runs[0].join(file)).unwrap(), std::fs::read(runs[1].join(file)).unwrap());
         assert!(a == b, "{file} differs between two identical runs");
     }
-    let predict = |dir: &Path| stdout(&strata(&["predict", dir.to_str().unwrap(), "--input", "examples/iris_species.csv"]));
+    let predict =
+        |dir: &Path| stdout(&strata(&["predict", dir.to_str().unwrap(), "--input", "examples/iris_species.csv"]));
     assert_eq!(predict(&runs[0]), predict(&runs[1]));
     runs.iter().for_each(|d| std::fs::remove_dir_all(d).unwrap());
 }

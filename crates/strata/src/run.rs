@@ -4,6 +4,8 @@
 //! A run directory holds `model.safetensors` (weights, `<layer>.kernel` / `<layer>.bias`),
 //! `model.json` (the spec text, the fitted scaler and class names: everything needed to use the
 //! run alone), `history.csv`, `learning_curves.png` and `.svg`, and `spec.toml`.
+// Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::data::idx::{load_mnist_dir_raw, read_idx, FASHION_MNIST_CLASSES};
 use crate::data::preprocess::{train_test_split, Scaler};

@@ -1,6 +1,8 @@
 //! The TOML spec file shared by the command line and the library: data, model, compile and fit
 //! settings, with the same names and defaults as the Rust API. Every key is documented in
 //! `docs/spec.md`; unknown keys are errors that name the key and its line.
+// Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -624,6 +626,7 @@ impl Spec {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may panic: that is how they fail
 mod tests {
     use super::*;
 

@@ -2,6 +2,8 @@
 //! into a cache directory, verified by their published MD5 sums, and used from there afterwards.
 //! A file whose checksum differs is rejected (and removed if it was cached). Users who already
 //! have the files pass their directory to `load_mnist_dir` instead.
+// Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::error::{Error, Result};
 use crate::io::write_atomic;

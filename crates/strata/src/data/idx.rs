@@ -4,6 +4,8 @@
 //! then each dimension as a big-endian u32. Every size is checked before memory is reserved for
 //! it: the data is read incrementally, so a header that declares more than the file holds fails
 //! at the end of the file, not with a huge allocation.
+// Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::error::{Error, Result};
 use crate::tensor::{Element, Tensor};

@@ -1,5 +1,7 @@
 //! Tables: named numeric columns from a CSV file or a built-in dataset. A column whose first
 //! value is not a number holds categories (class names), stored as indices with their names.
+// Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::data::{gates, iris};
 use crate::error::{Error, Result};
