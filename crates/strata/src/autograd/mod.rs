@@ -6,10 +6,11 @@
 //! adds it to that input's entry: a value reached along several paths gets the sum over paths.
 
 pub mod anomaly;
+pub mod fault;
 mod gradcheck;
 mod gradients;
 
-pub(crate) use gradcheck::ReportBuilder;
+pub(crate) use gradcheck::{dot, ReportBuilder};
 pub use gradcheck::{gradcheck, GradcheckConfig, GradcheckReport};
 pub use gradients::{is_grad_enabled, no_grad, Gradients, NoGradGuard};
 
@@ -75,7 +76,8 @@ impl<T: Element> Tensor<T> {
             let Some(node) = tensor.node().take() else {
                 continue;
             };
-            let input_grads = node.backward.backward(&node.inputs, &tensor, &grad)?;
+            let mut input_grads = node.backward.backward(&node.inputs, &tensor, &grad)?;
+            fault::apply(node.backward.name(), &mut input_grads)?;
             if input_grads.len() != node.inputs.len() {
                 return Err(Error::Autograd(format!(
                     "{}: backward returned {} gradients for {} inputs",

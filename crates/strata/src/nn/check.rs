@@ -2,7 +2,7 @@
 //! finite differences (public, so users can check the layers they write).
 
 use super::{Layer, Mode};
-use crate::autograd::{no_grad, GradcheckConfig, GradcheckReport, ReportBuilder};
+use crate::autograd::{dot, no_grad, GradcheckConfig, GradcheckReport, ReportBuilder};
 use crate::error::Result;
 use crate::rng::seeded_rng;
 use crate::tensor::Tensor;
@@ -22,14 +22,14 @@ pub fn gradcheck_layer(
     let projection = Tensor::<f64>::randn(output.shape().clone(), 0.0, 1.0, &mut seeded_rng(config.seed))?;
     let objective = |x: &Tensor<f64>| -> Result<f64> {
         let _guard = no_grad();
-        let v = layer.forward(x, Mode::Infer)?.mul(&projection)?.sum()?.item()?;
+        let v = dot(&layer.forward(x, Mode::Infer)?, &projection)?;
         if v.is_finite() {
             Ok(v)
         } else {
             Err(crate::Error::NonFinite { context: format!("gradcheck_layer '{}'", layer.name()), value: v })
         }
     };
-    let grads = output.mul(&projection)?.sum()?.backward()?;
+    let grads = output.backward_with(projection.clone())?;
     let mut report = ReportBuilder::new(config);
 
     let analytic = grads.get(&x).map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; x.numel()]);
