@@ -88,6 +88,14 @@ pub fn save_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>
 pub fn load_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let bytes = fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    load_weights_from_bytes(network, &bytes, path)
+}
+
+/// [`load_weights`] from the file's bytes; `path` names it in errors.
+///
+/// # Errors
+/// As [`load_weights`].
+pub fn load_weights_from_bytes<T: Element>(network: &dyn Network<T>, bytes: &[u8], path: &Path) -> Result<()> {
     let bad = |message: String| Error::Parse { path: path.to_path_buf(), line: 0, message };
     let file = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
     let named = network.named_params();

@@ -427,3 +427,13 @@ fn non_finite_gradients_never_reach_the_weights() {
     assert!(e.contains("gradient of parameter 'w'") && e.contains("inf"), "{e}");
     assert_eq!(w.value().to_vec(), vec![4.0]);
 }
+
+#[test]
+fn absurd_sizes_are_errors_not_aborts() {
+    let e = Sequential::<f32>::new([1 << 20], 0).add(DenseConfig::new(1 << 20)).err().unwrap().to_string();
+    assert!(e.contains("exceeds the cap"), "{e}");
+    let e = Sequential::<f32>::new([usize::MAX, 4], 0).add(LayerConfig::Flatten).err().unwrap().to_string();
+    assert!(e.contains("overflows"), "{e}");
+    let e = Sequential::<f32>::new([4], 0).add(MaxoutConfig::new(usize::MAX, 2)).err().unwrap().to_string();
+    assert!(e.contains("overflows"), "{e}");
+}

@@ -38,7 +38,15 @@ fn parse_error(path: &Path, message: impl Into<String>) -> Error {
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     let path = path.as_ref();
     let file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let mut reader = BufReader::new(file);
+    read_idx_from(path, BufReader::new(file))
+}
+
+/// [`read_idx`] from any reader (`origin` names it in errors): gzip is detected from the first
+/// two bytes.
+///
+/// # Errors
+/// As [`read_idx`].
+pub fn read_idx_from(path: &Path, mut reader: impl Read) -> Result<IdxArray> {
     let mut magic = [0u8; 2];
     let n =
         read_up_to(&mut reader, &mut magic).map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;

@@ -37,13 +37,23 @@ impl Table {
     /// names the file, line, column and text), or a field is empty and `missing` is `Error`.
     pub fn from_csv(path: impl AsRef<Path>, has_header: bool, missing: Missing) -> Result<Table> {
         let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        Table::from_csv_reader(path, file, has_header, missing)
+    }
+
+    /// [`Table::from_csv`] from any reader; `path` names it in errors.
+    ///
+    /// # Errors
+    /// As [`Table::from_csv`].
+    pub fn from_csv_reader(
+        path: &Path,
+        input: impl std::io::Read,
+        has_header: bool,
+        missing: Missing,
+    ) -> Result<Table> {
         let parse_err =
             |line: u64, message: String| Error::Parse { path: path.to_path_buf(), line: line as usize, message };
-        let mut reader =
-            csv::ReaderBuilder::new().has_headers(has_header).from_path(path).map_err(|e| match e.into_kind() {
-                csv::ErrorKind::Io(source) => Error::Io { path: path.to_path_buf(), source },
-                other => parse_err(0, format!("{other:?}")),
-            })?;
+        let mut reader = csv::ReaderBuilder::new().has_headers(has_header).from_reader(input);
         let mut columns: Vec<String> = if has_header {
             reader.headers().map_err(|e| parse_err(1, e.to_string()))?.iter().map(|h| h.trim().to_string()).collect()
         } else {

@@ -7,6 +7,9 @@ use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
+/// Most weights one layer may hold (2^30, 4 GiB in f32).
+pub const MAX_LAYER_PARAMS: usize = 1 << 30;
+
 /// Hyper-parameters of [`Dense`], with Keras's names and defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DenseConfig {
@@ -100,6 +103,16 @@ impl DenseConfig {
                 "Dense expects a vector per sample [inputs]; add Flatten first",
             ));
         };
+        // A documented cap, so a spec asking for 10^12 weights is an error, not an abort.
+        if inputs.checked_mul(self.units).is_none_or(|n| n > MAX_LAYER_PARAMS) {
+            return Err(Error::invalid(
+                format!("layer '{name}'"),
+                format!(
+                    "{inputs} inputs x {} units exceeds the cap of {MAX_LAYER_PARAMS} weights per layer",
+                    self.units
+                ),
+            ));
+        }
         let kernel = self.kernel_initializer.init(&Shape::new([inputs, self.units]), rng)?;
         let bias = match self.use_bias {
             true => Some(Param::new("bias", self.bias_initializer.init(&Shape::new([self.units]), rng)?, true)),

@@ -25,7 +25,9 @@ impl<T: Element> Layer<T> for Flatten {
         x.reshape([n, rest.iter().product()])
     }
     fn output_shape(&self, input: &Shape) -> Result<Shape> {
-        Ok(Shape::new([input.numel()]))
+        let n = input.dims().iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        n.map(|n| Shape::new([n]))
+            .ok_or_else(|| Error::shape(&format!("layer '{}'", self.name), input, "the element count overflows"))
     }
     fn params(&self) -> Vec<&Param<T>> {
         Vec::new()

@@ -36,7 +36,11 @@ impl MaxoutConfig {
                 format!("maxout needs pieces >= 2, got {}", self.pieces),
             ));
         }
-        let linear = DenseConfig::new(self.units * self.pieces).kernel_initializer(self.kernel_initializer);
+        let width = self
+            .units
+            .checked_mul(self.pieces)
+            .ok_or_else(|| Error::invalid(format!("layer '{name}'"), "units x pieces overflows"))?;
+        let linear = DenseConfig::new(width).kernel_initializer(self.kernel_initializer);
         if self.units == 0 {
             return Err(Error::invalid(format!("layer '{name}'"), "units must be > 0, got 0"));
         }

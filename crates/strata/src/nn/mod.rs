@@ -16,7 +16,7 @@ mod summary;
 
 pub use activation::{Activation, ActivationLayer};
 pub use check::gradcheck_layer;
-pub use dense::{Dense, DenseConfig};
+pub use dense::{Dense, DenseConfig, MAX_LAYER_PARAMS};
 pub use drop_connect::{DropConnect, DropConnectConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::Flatten;
