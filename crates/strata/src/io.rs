@@ -97,7 +97,7 @@ pub fn load_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>
 /// As [`load_weights`].
 pub fn load_weights_from_bytes<T: Element>(network: &dyn Network<T>, bytes: &[u8], path: &Path) -> Result<()> {
     let bad = |message: String| Error::Parse { path: path.to_path_buf(), line: 0, message };
-    let file = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
     let named = network.named_params();
     // Sorted so the message is the same on every run (the header is a map).
     let mut unexpected: Vec<&str> =
