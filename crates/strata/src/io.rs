@@ -8,6 +8,26 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::Path;
 
+/// Test hook: with this environment variable set, [`write_atomic`] writes in place like a naive
+/// writer, so the crash test can show that it detects torn files. Never set it otherwise.
+pub const UNSAFE_IN_PLACE_WRITES: &str = "STRATA_UNSAFE_IN_PLACE_WRITES";
+
+/// Remove the temporary files a killed writer left in `dir` (`.<name>.<pid>.tmp`); the files
+/// at their final names are whole, so only these can be stale.
+///
+/// # Errors
+/// When the directory cannot be listed or a file cannot be removed.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            fs::remove_file(entry.path()).map_err(|source| Error::Io { path: entry.path(), source })?;
+        }
+    }
+    Ok(())
+}
+
 /// Write `bytes` to `path` atomically: readers see the old content or the new, never a mix.
 ///
 /// # Errors
@@ -21,6 +41,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     let file_name =
         path.file_name().ok_or_else(|| Error::invalid("write", format!("{} is not a file path", path.display())))?;
+    if std::env::var_os(UNSAFE_IN_PLACE_WRITES).is_some() {
+        return fs::write(path, bytes).map_err(io);
+    }
     let tmp = dir.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let mut file = File::create(&tmp)?;

@@ -266,6 +266,7 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         None => default_run_dir(spec_path),
     };
     std::fs::create_dir_all(&run_dir).map_err(|source| Error::Io { path: run_dir.clone(), source })?;
+    crate::io::remove_stale_temporaries(&run_dir)?;
     let validation_data = match spec.fit.validation.as_deref() {
         None => None,
         Some("test") => Some(
@@ -399,8 +400,13 @@ fn make_callbacks(spec: &Spec, run_dir: &Path) -> Vec<Box<dyn Callback<f32>>> {
                     Box::new(r)
                 }
                 CallbackSpec::TerminateOnNan => Box::new(TerminateOnNaN),
-                CallbackSpec::ModelCheckpoint { monitor } => {
+                CallbackSpec::ModelCheckpoint { monitor, save_best_only: true } => {
                     Box::new(ModelCheckpoint::best_only(run_dir.join("best.safetensors"), monitor.clone()))
+                }
+                CallbackSpec::ModelCheckpoint { monitor, save_best_only: false } => {
+                    let mut every = ModelCheckpoint::best_only(run_dir.join("checkpoint.safetensors"), monitor.clone());
+                    every.save_best_only = false;
+                    Box::new(every)
                 }
             }
         })

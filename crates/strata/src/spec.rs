@@ -549,10 +549,13 @@ pub enum CallbackSpec {
     },
     /// TerminateOnNaN.
     TerminateOnNan,
-    /// ModelCheckpoint into the run directory (`best.safetensors`).
+    /// ModelCheckpoint into the run directory: `best.safetensors`, or with `save_best_only =
+    /// false` `checkpoint.safetensors` after every epoch.
     ModelCheckpoint {
         /// Logged value to watch.
         monitor: String,
+        /// Save only on improvement (default true).
+        save_best_only: bool,
     },
 }
 
@@ -579,7 +582,10 @@ impl TryFrom<Value> for CallbackField {
                 min_lr: f.f64("min_lr", 0.0)?,
             },
             "terminate_on_nan" => CallbackSpec::TerminateOnNan,
-            "model_checkpoint" => CallbackSpec::ModelCheckpoint { monitor: f.string("monitor", "val_loss")? },
+            "model_checkpoint" => CallbackSpec::ModelCheckpoint {
+                monitor: f.string("monitor", "val_loss")?,
+                save_best_only: f.bool("save_best_only", true)?,
+            },
             other => {
                 return Err(format!(
                     "unknown callback {other:?} (expected one of: early_stopping, reduce_lr_on_plateau, terminate_on_nan, model_checkpoint)"
