@@ -88,8 +88,10 @@ impl Table {
                 return Err(parse_err(0, "every row has a missing value".into()));
             }
         }
+        // A column of text holds classes; a column of numbers is numeric. A column mixing both is
+        // a mistake in the file (a typo in a number), so the parse below names its first text.
         let categorical: Vec<bool> = (0..columns.len())
-            .map(|c| raw.iter().map(|(_, f)| &f[c]).find(|v| !v.is_empty()).is_some_and(|v| v.parse::<f64>().is_err()))
+            .map(|c| raw.iter().map(|(_, f)| &f[c]).filter(|v| !v.is_empty()).all(|v| v.parse::<f64>().is_err()))
             .collect();
         let mut categories: Vec<Option<Vec<String>>> = categorical.iter().map(|&is| is.then(Vec::new)).collect();
         for (c, names) in categories.iter_mut().enumerate() {
