@@ -86,9 +86,10 @@ pub fn prepare_data(spec: &DataSpec, data_path: Option<&Path>, scaler: Option<&S
         Some(s) => s.clone(),
         None => Scaler::fit(&spec.scale, &x_train)?,
     };
-    let x_train_raw = x_train.clone();
-    let x_train = scaler.transform(&x_train)?;
-    let test = test.map(|(x, y)| Ok::<_, Error>((scaler.transform(&x)?, y))).transpose()?;
+    // Kept for figures of 2-feature tables only: for images it would double the memory.
+    let x_train_raw = if x_train.rank() == 2 { x_train.clone() } else { Tensor::zeros([0]) };
+    let x_train = scaler.apply(x_train)?;
+    let test = test.map(|(x, y)| Ok::<_, Error>((scaler.apply(x)?, y))).transpose()?;
     Ok(Prepared {
         x_train,
         y_train,
@@ -364,9 +365,9 @@ fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>) -> Result<
             )?;
         }
     }
-    if let (3, Some(names)) = (data.x_train_raw.rank(), &data.class_names) {
+    if let (3, Some(names)) = (data.x_train.rank(), &data.class_names) {
         let name = |v: f32| names.get(v as usize).cloned().unwrap_or_else(|| v.to_string());
-        let shown = data.x_train_raw.dims()[0].min(25);
+        let shown = data.x_train.dims()[0].min(25);
         let samples = data.x_train.slice_batch(0, shown)?;
         let captions: Vec<String> = data.y_train.data()[..shown].iter().map(|&v| name(v)).collect();
         crate::plot::image_grid(&samples, &captions, &run_dir.join("samples.png"))?;

@@ -255,6 +255,17 @@ impl<T: Element> Tensor<T> {
         Arc::get_mut(&mut self.0).and_then(|inner| Arc::get_mut(&mut inner.data))
     }
 
+    /// Each element replaced by `f(index, value)`: in place when nothing else shares the buffer
+    /// (no second copy of a large dataset), else into a new one. The result has no history.
+    pub(crate) fn map_values(mut self, f: impl Fn(usize, T) -> T) -> Tensor<T> {
+        if let Some(data) = self.data_mut() {
+            data.iter_mut().enumerate().for_each(|(i, v)| *v = f(i, *v));
+            return self;
+        }
+        let data = self.data().iter().enumerate().map(|(i, &v)| f(i, v)).collect();
+        Tensor::from_parts(data, self.shape().clone())
+    }
+
     /// A leaf with new data under the same identity: how a parameter changes between steps
     /// when its old buffer is still shared.
     pub(crate) fn replaced(&self, data: Vec<T>) -> Self {
