@@ -9,30 +9,34 @@ use crate::error::Result;
 use crate::tensor::{Element, Tensor};
 
 /// One elementwise op: its name, value and derivative (`df(x, y, params)` with `y = f(x)`).
-#[derive(Clone, Copy)]
-struct Unary<T: Element> {
-    name: &'static str,
-    f: fn(T, [T; 2]) -> T,
-    df: fn(T, T, [T; 2]) -> T,
-    params: [T; 2],
+/// A type per op (not function pointers) so the loops below inline and vectorize.
+trait UnaryFn: Send + Sync + 'static {
+    const NAME: &'static str;
+    fn f<T: Element>(x: T, params: [T; 2]) -> T;
+    fn df<T: Element>(x: T, y: T, params: [T; 2]) -> T;
 }
 
-impl<T: Element> Backward<T> for Unary<T> {
+/// The recorded node of an elementwise op: its parameters, and the op as a type.
+struct Unary<T: Element, O: UnaryFn> {
+    params: [T; 2],
+    op: std::marker::PhantomData<O>,
+}
+
+impl<T: Element, O: UnaryFn> Backward<T> for Unary<T, O> {
     fn name(&self) -> &'static str {
-        self.name
+        O::NAME
     }
     fn backward(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
-        let data = (x[0].data().iter().zip(y.data()).zip(g.data()))
-            .map(|((&x, &y), &g)| g * (self.df)(x, y, self.params))
-            .collect();
+        let p = self.params;
+        let data = (x[0].data().iter().zip(y.data()).zip(g.data())).map(|((&x, &y), &g)| g * O::df(x, y, p)).collect();
         Ok(vec![Some(Tensor::from_parts(data, x[0].shape().clone()))])
     }
 }
 
 impl<T: Element> Tensor<T> {
-    fn unary(&self, op: Unary<T>) -> Result<Self> {
-        let data = self.data().iter().map(|&x| (op.f)(x, op.params)).collect();
-        Ok(Tensor::from_op(data, self.shape().clone(), &[self], op))
+    fn unary<O: UnaryFn>(&self, params: [T; 2]) -> Result<Self> {
+        let data = self.data().iter().map(|&x| O::f(x, params)).collect();
+        Ok(Tensor::from_op(data, self.shape().clone(), &[self], Unary::<T, O> { params, op: std::marker::PhantomData }))
     }
 }
 
@@ -83,7 +87,19 @@ macro_rules! unary_ops {
                     for (slot, value) in params.iter_mut().zip(given) {
                         *slot = T::of(*value);
                     }
-                    self.unary(Unary { name: stringify!($name), f: |$x, $fp| $f, df: |$dx, $dy, $dp| $df, params })
+                    struct Op;
+                    impl UnaryFn for Op {
+                        const NAME: &'static str = stringify!($name);
+                        #[inline(always)]
+                        fn f<T: Element>($x: T, $fp: [T; 2]) -> T {
+                            $f
+                        }
+                        #[inline(always)]
+                        fn df<T: Element>($dx: T, $dy: T, $dp: [T; 2]) -> T {
+                            $df
+                        }
+                    }
+                    self.unary::<Op>(params)
                 }
             )*
         }
@@ -192,15 +208,17 @@ mod tests {
     #[test]
     fn a_wrong_derivative_fails_the_check() {
         let x = Tensor::<f64>::from_f64(&[0.3, -0.7, 1.1], [3]).unwrap();
-        let wrong = |t: &[Tensor<f64>]| {
-            let bad: super::Unary<f64> = super::Unary {
-                name: "bad_tanh",
-                f: |x: f64, _| x.tanh(),
-                df: |_, y: f64, _| 1.001 * (1.0 - y * y),
-                params: [0.0; 2],
-            };
-            t[0].unary(bad)
-        };
+        struct BadTanh;
+        impl super::UnaryFn for BadTanh {
+            const NAME: &'static str = "bad_tanh";
+            fn f<T: crate::Element>(x: T, _: [T; 2]) -> T {
+                x.tanh()
+            }
+            fn df<T: crate::Element>(_: T, y: T, _: [T; 2]) -> T {
+                T::of(1.001) * (T::one() - y * y)
+            }
+        }
+        let wrong = |t: &[Tensor<f64>]| t[0].unary::<BadTanh>([0.0; 2]);
         let report = gradcheck(wrong, &[x], &GradcheckConfig::default()).unwrap();
         assert!(!report.passed, "{report}");
         assert!(report.normwise_rel_error > 5e-4, "{report}");
