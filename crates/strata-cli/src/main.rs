@@ -1,6 +1,6 @@
 //! The `strata` command line: arguments and a spec file in, library calls out (no ML logic here).
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};

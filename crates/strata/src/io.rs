@@ -1,7 +1,7 @@
 //! Files: atomic replacement (temporary file, fsync, rename, directory fsync), so a crash never
 //! leaves a half-written file in place of a good one.
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::error::{Error, Result};
 use std::fs::{self, File};

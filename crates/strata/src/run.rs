@@ -6,6 +6,7 @@
 //! run alone), `history.csv`, `learning_curves.png` and `.svg`, and `spec.toml`.
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Indexing here reads tables whose rows the loader has already checked to be of equal width.
 
 use crate::data::idx::{load_mnist_dir_raw, read_idx, FASHION_MNIST_CLASSES};
 use crate::data::preprocess::{train_test_split, Scaler};

@@ -2,7 +2,7 @@
 //! settings, with the same names and defaults as the Rust API. Every key is documented in
 //! `docs/spec.md`; unknown keys are errors that name the key and its line.
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -604,8 +604,7 @@ impl Spec {
     /// On TOML syntax errors, unknown keys or names, or wrong value types; the message names the
     /// file and the line.
     pub fn parse(text: &str, origin: &Path) -> Result<Spec> {
-        let line_of =
-            |offset: usize| text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_of = |offset: usize| text.as_bytes().iter().take(offset).filter(|&&b| b == b'\n').count() + 1;
         let error = |line: usize, message: String| Error::Parse { path: origin.to_path_buf(), line, message };
         let mut spec: Spec = toml::from_str(text)
             .map_err(|e| error(e.span().map_or(0, |s| line_of(s.start)), e.message().trim().to_string()))?;
@@ -632,7 +631,7 @@ impl Spec {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // tests may panic: that is how they fail
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 mod tests {
     use super::*;
 

@@ -3,7 +3,7 @@
 //! A file whose checksum differs is rejected (and removed if it was cached). Users who already
 //! have the files pass their directory to `load_mnist_dir` instead.
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::error::{Error, Result};
 use crate::io::write_atomic;

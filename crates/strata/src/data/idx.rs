@@ -5,7 +5,7 @@
 //! it: the data is read incrementally, so a header that declares more than the file holds fails
 //! at the end of the file, not with a huge allocation.
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::error::{Error, Result};
 use crate::tensor::{Element, Tensor};
@@ -50,7 +50,7 @@ pub fn read_idx_from(path: &Path, mut reader: impl Read) -> Result<IdxArray> {
     let mut magic = [0u8; 2];
     let n =
         read_up_to(&mut reader, &mut magic).map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
-    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let head = std::io::Cursor::new(magic.get(..n).unwrap_or_default().to_vec());
     if n == 2 && magic == [0x1f, 0x8b] {
         read_idx_stream(path, GzDecoder::new(head.chain(reader)))
     } else {
@@ -61,7 +61,8 @@ pub fn read_idx_from(path: &Path, mut reader: impl Read) -> Result<IdxArray> {
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
-        match r.read(&mut buf[filled..])? {
+        let Some(rest) = buf.get_mut(filled..) else { break };
+        match r.read(rest)? {
             0 => break,
             k => filled += k,
         }
@@ -196,15 +197,19 @@ fn load_pair<T: Element>(dir: &Path, split: &str, divisor: f64) -> Result<(Tenso
             format!("expected 3 dimensions (images, rows, cols), got {:?}", images.dims),
         ));
     }
-    if labels.dims.len() != 1 || labels.dims[0] != images.dims[0] {
+    let count = images.dims.first().copied().unwrap_or(0);
+    if labels.dims != [count] {
         return Err(parse_error(
             &labels_path,
-            format!("expected {} labels to match the images, got dimensions {:?}", images.dims[0], labels.dims),
+            format!("expected {count} labels to match the images, got dimensions {:?}", labels.dims),
         ));
     }
     // A 256-entry table: one multiply per distinct byte instead of one per pixel.
-    let table: Vec<T> = (0..=255u8).map(|b| T::of(f64::from(b) / divisor)).collect();
-    let x = Tensor::from_vec(images.data.iter().map(|&b| table[usize::from(b)]).collect(), images.dims)?;
+    let table: [T; 256] = std::array::from_fn(|b| T::of(b as f64 / divisor));
+    let x = Tensor::from_vec(
+        images.data.iter().map(|&b| table.get(usize::from(b)).copied().unwrap_or_else(T::zero)).collect(),
+        images.dims,
+    )?;
     let y = Tensor::from_vec(labels.data.iter().map(|&b| T::of(f64::from(b))).collect(), labels.dims)?;
     Ok((x, y))
 }

@@ -1,7 +1,7 @@
 //! Tables: named numeric columns from a CSV file or a built-in dataset. A column whose first
 //! value is not a number holds categories (class names), stored as indices with their names.
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use crate::data::{gates, iris};
 use crate::error::{Error, Result};
@@ -77,9 +77,9 @@ impl Table {
             return Err(parse_err(0, "the file has no data rows".into()));
         }
         if columns.is_empty() {
-            columns = (1..=raw[0].1.len()).map(|i| format!("column_{i}")).collect();
+            columns = (1..=raw.first().map_or(0, |(_, f)| f.len())).map(|i| format!("column_{i}")).collect();
         }
-        if let Some(dup) = columns.iter().enumerate().find(|(i, c)| columns[..*i].contains(c)) {
+        if let Some(dup) = columns.iter().enumerate().find(|(i, c)| columns.iter().take(*i).any(|x| x == *c)) {
             return Err(parse_err(1, format!("column name {:?} appears twice", dup.1)));
         }
         if missing == Missing::Drop {
@@ -91,12 +91,15 @@ impl Table {
         // A column of text holds classes; a column of numbers is numeric. A column mixing both is
         // a mistake in the file (a typo in a number), so the parse below names its first text.
         let categorical: Vec<bool> = (0..columns.len())
-            .map(|c| raw.iter().map(|(_, f)| &f[c]).filter(|v| !v.is_empty()).all(|v| v.parse::<f64>().is_err()))
+            .map(|c| {
+                raw.iter().filter_map(|(_, f)| f.get(c)).filter(|v| !v.is_empty()).all(|v| v.parse::<f64>().is_err())
+            })
             .collect();
         let mut categories: Vec<Option<Vec<String>>> = categorical.iter().map(|&is| is.then(Vec::new)).collect();
         for (c, names) in categories.iter_mut().enumerate() {
             if let Some(names) = names {
-                let mut all: Vec<String> = raw.iter().map(|(_, f)| f[c].clone()).filter(|v| !v.is_empty()).collect();
+                let mut all: Vec<String> =
+                    raw.iter().filter_map(|(_, f)| f.get(c).cloned()).filter(|v| !v.is_empty()).collect();
                 all.sort();
                 all.dedup();
                 *names = all;
@@ -105,18 +108,18 @@ impl Table {
         let mut rows = Vec::with_capacity(raw.len());
         for (line, fields) in &raw {
             let mut row = Vec::with_capacity(columns.len());
-            for (c, field) in fields.iter().enumerate() {
+            for ((field, column), classes) in fields.iter().zip(&columns).zip(&categories) {
                 if field.is_empty() {
                     return Err(parse_err(
                         *line,
-                        format!("missing value in column {:?} (set missing = \"drop\" to skip such rows)", columns[c]),
+                        format!("missing value in column {column:?} (set missing = \"drop\" to skip such rows)"),
                     ));
                 }
-                let value = match &categories[c] {
+                let value = match classes {
                     Some(names) => names.iter().position(|n| n == field).unwrap_or(0) as f64,
                     None => field
                         .parse::<f64>()
-                        .map_err(|_| parse_err(*line, format!("column {:?}: {field:?} is not a number", columns[c])))?,
+                        .map_err(|_| parse_err(*line, format!("column {column:?}: {field:?} is not a number")))?,
                 };
                 row.push(value);
             }
@@ -133,11 +136,14 @@ impl Table {
     pub fn builtin(name: &str) -> Result<Table> {
         let gate = |g| -> Result<Table> {
             let (x, y) = gates::truth_table::<f64>(g)?;
-            let inputs = x.dims()[1];
+            let inputs = x.dims().get(1).copied().unwrap_or(1);
             let columns =
                 if inputs == 1 { vec!["x".into(), "y".into()] } else { vec!["x1".into(), "x2".into(), "y".into()] };
-            let rows = (0..x.dims()[0])
-                .map(|r| x.data()[r * inputs..(r + 1) * inputs].iter().copied().chain([y.data()[r]]).collect())
+            let rows = x
+                .data()
+                .chunks(inputs)
+                .zip(y.data())
+                .map(|(row, &t)| row.iter().copied().chain([t]).collect())
                 .collect();
             Ok(Table { categories: vec![None; columns.len()], columns, rows })
         };
@@ -188,10 +194,21 @@ impl Table {
     /// The named columns of the given rows as a `[rows, columns]` tensor.
     ///
     /// # Errors
-    /// When a column is unknown.
+    /// When a column is unknown or a row index is out of range.
     pub fn select<T: Element>(&self, names: &[String], rows: &[usize]) -> Result<Tensor<T>> {
         let cols = names.iter().map(|n| self.column(n)).collect::<Result<Vec<_>>>()?;
-        let data = rows.iter().flat_map(|&r| cols.iter().map(move |&c| T::of(self.rows[r][c]))).collect();
+        let mut data = Vec::with_capacity(rows.len() * cols.len());
+        for &r in rows {
+            let row = self
+                .rows
+                .get(r)
+                .ok_or_else(|| Error::invalid("data", format!("row {r} is out of range 0..{}", self.rows.len())))?;
+            for &c in &cols {
+                data.push(T::of(
+                    row.get(c).copied().ok_or_else(|| Error::invalid("data", format!("row {r} has no column {c}")))?,
+                ));
+            }
+        }
         Tensor::from_vec(data, [rows.len(), cols.len()])
     }
 }
