@@ -70,13 +70,7 @@ fn draw_curves<DB: DrawingBackend>(
                 .label("Validation")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_legend(&mut chart)?;
     }
     root.present().map_err(|e| e.to_string())
 }
@@ -157,11 +151,7 @@ fn color(class: usize) -> RGBColor {
 
 /// The points of each class in its colour, with a legend.
 fn draw_classes<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<
-        'a,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut Chart<'a, DB>,
     points: &[(f64, f64)],
     labels: &[usize],
     class_names: &[String],
@@ -175,6 +165,14 @@ fn draw_classes<'a, DB: DrawingBackend + 'a>(
             .label(name.as_str())
             .legend(move |(x, y)| Circle::new((x + 8, y), 4, color(c).filled()));
     }
+    draw_legend(chart)
+}
+
+type Chart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
+/// The legend box every figure uses.
+fn draw_legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>) -> std::result::Result<(), String> {
     chart
         .configure_series_labels()
         .label_font((FONT, 12))

@@ -64,8 +64,18 @@ impl<T: Element> UpdateRule<T> for Adam {
             Some(v_max) => v_max,
             None => &mut [],
         };
-        kernel::run(w, g, m, v, v_max, &k);
+        kernel::run(Buffers { w, g, m, v, v_max }, &k);
     }
+}
+
+/// The parameter, its gradient and the optimizer's state for one update (`v_max` is empty
+/// without AMSGrad).
+struct Buffers<'a, T> {
+    w: &'a mut [T],
+    g: &'a [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+    v_max: &'a mut [T],
 }
 
 /// The per-step constants of the update.
@@ -84,18 +94,12 @@ struct Constants<T> {
 /// square roots and divisions halve it. (No fused multiply-add is introduced: Rust does not
 /// contract `a * b + c`, so both versions give the same bits.)
 mod kernel {
-    use super::Constants;
+    use super::{Buffers, Constants};
     use crate::tensor::Element;
 
     #[inline(always)]
-    fn body<T: Element, const AMSGRAD: bool>(
-        w: &mut [T],
-        g: &[T],
-        m: &mut [T],
-        v: &mut [T],
-        v_max: &mut [T],
-        k: &Constants<T>,
-    ) {
+    fn body<T: Element, const AMSGRAD: bool>(b: Buffers<'_, T>, k: &Constants<T>) {
+        let Buffers { w, g, m, v, v_max } = b;
         let n = w.len();
         // Equal-length reslices let the compiler drop bounds checks and vectorize.
         let (w, g, m, v) = (&mut w[..n], &g[..n], &mut m[..n], &mut v[..n]);
@@ -115,38 +119,24 @@ mod kernel {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2<T: Element, const AMSGRAD: bool>(
-        w: &mut [T],
-        g: &[T],
-        m: &mut [T],
-        v: &mut [T],
-        v_max: &mut [T],
-        k: &Constants<T>,
-    ) {
-        body::<T, AMSGRAD>(w, g, m, v, v_max, k)
+    unsafe fn avx2<T: Element, const AMSGRAD: bool>(b: Buffers<'_, T>, k: &Constants<T>) {
+        body::<T, AMSGRAD>(b, k)
     }
 
-    fn dispatch<T: Element, const AMSGRAD: bool>(
-        w: &mut [T],
-        g: &[T],
-        m: &mut [T],
-        v: &mut [T],
-        v_max: &mut [T],
-        k: &Constants<T>,
-    ) {
+    fn dispatch<T: Element, const AMSGRAD: bool>(b: Buffers<'_, T>, k: &Constants<T>) {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             // SAFETY: the CPU was just checked for the features the function is compiled with.
-            return unsafe { avx2::<T, AMSGRAD>(w, g, m, v, v_max, k) };
+            return unsafe { avx2::<T, AMSGRAD>(b, k) };
         }
-        body::<T, AMSGRAD>(w, g, m, v, v_max, k)
+        body::<T, AMSGRAD>(b, k)
     }
 
-    pub(super) fn run<T: Element>(w: &mut [T], g: &[T], m: &mut [T], v: &mut [T], v_max: &mut [T], k: &Constants<T>) {
-        if v_max.is_empty() {
-            dispatch::<T, false>(w, g, m, v, v_max, k)
+    pub(super) fn run<T: Element>(b: Buffers<'_, T>, k: &Constants<T>) {
+        if b.v_max.is_empty() {
+            dispatch::<T, false>(b, k)
         } else {
-            dispatch::<T, true>(w, g, m, v, v_max, k)
+            dispatch::<T, true>(b, k)
         }
     }
 }
