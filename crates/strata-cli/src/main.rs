@@ -40,6 +40,10 @@ enum Command {
         /// A safetensors file (tensors <layer>.kernel, <layer>.bias) loaded before training.
         #[arg(long)]
         init_weights: Option<PathBuf>,
+        /// Continue the run in RUN_DIR from its last checkpoint (written after every epoch),
+        /// with the same spec and options; the result is bit for bit an uninterrupted run's.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
         /// Print one JSON object with the final figures as the last line.
         #[arg(long)]
         json: bool,
@@ -121,9 +125,9 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
             println!("run directory: {}", report.run_dir.display());
             Ok(())
         }
-        Some(Command::Fit { spec, data, epochs, seed, out, init_weights, json, quiet }) => {
-            let options =
-                FitOptions { data, epochs, seed, out, init_weights, verbose: if quiet || json { 2 } else { 1 } };
+        Some(Command::Fit { spec, data, epochs, seed, out, init_weights, resume, json, quiet }) => {
+            let verbose = if quiet || json { 2 } else { 1 };
+            let options = FitOptions { data, epochs, seed, out, init_weights, verbose, resume };
             let report = run::fit_spec(&spec, &options)?;
             println!("{}", report.model.summary());
             let figures: Vec<String> = report.results.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();

@@ -133,6 +133,15 @@ fn the_catalogue() {
     std::fs::write(old_run.join("model.json"), r#"{"format": "strata-run-0", "spec_toml": "", "scaler": {"type": "none"}, "class_names": null, "summary": ""}"#).unwrap();
     let no_column = file("no-column.csv", b"x1,z\n0,1\n");
     let w = |p: &PathBuf| p.to_str().unwrap().to_string();
+    // Run directories to resume: one whose checkpoint is cut short, one without a checkpoint.
+    let damaged_run = dir().join("damaged-run");
+    let unstarted_run = dir().join("unstarted-run");
+    for run in [&damaged_run, &unstarted_run] {
+        std::fs::create_dir_all(run).unwrap();
+        std::fs::copy(xor_run.join("spec.toml"), run.join("spec.toml")).unwrap();
+    }
+    let checkpoint = std::fs::read(xor_run.join("checkpoint.strata")).unwrap();
+    std::fs::write(damaged_run.join("checkpoint.strata"), &checkpoint[..checkpoint.len() / 3]).unwrap();
 
     let cases: Vec<(&str, String, &[&str])> = vec![
         // Tensor API.
@@ -501,6 +510,46 @@ fn the_catalogue() {
             "fit init weights shape",
             cli(&["fit", "examples/iris.toml", "--init-weights", &w(&xor_run.join("model.safetensors"))]),
             &["model.safetensors", "unexpected tensor"],
+        ),
+        (
+            "resume not a run",
+            cli(&["fit", "examples/xor.toml", "--resume", "/nonexistent/run"]),
+            &["/nonexistent/run", "not a run directory"],
+        ),
+        (
+            "resume other spec",
+            cli(&["fit", "examples/iris.toml", "--resume", &w(&xor_run)]),
+            &["data.source: \"builtin:xor\" in the run, \"builtin:iris\" now"],
+        ),
+        (
+            "resume other epochs",
+            cli(&["fit", "examples/xor.toml", "--resume", &w(&xor_run), "--epochs", "2"]),
+            &["epochs: 1 in the checkpoint, 2 now"],
+        ),
+        (
+            "resume other seed",
+            cli(&["fit", "examples/xor.toml", "--resume", &w(&xor_run), "--epochs", "1", "--seed", "9"]),
+            &["seed:", "9 now"],
+        ),
+        (
+            "resume and init weights",
+            cli(&["fit", "examples/xor.toml", "--resume", &w(&xor_run), "--init-weights", &w(&weights)]),
+            &["--init-weights"],
+        ),
+        (
+            "resume elsewhere",
+            cli(&["fit", "examples/xor.toml", "--resume", &w(&xor_run), "--out", "/tmp/elsewhere"]),
+            &["/tmp/elsewhere", "--out"],
+        ),
+        (
+            "resume damaged checkpoint",
+            cli(&["fit", "examples/xor.toml", "--resume", &w(&damaged_run)]),
+            &["damaged-run/checkpoint.strata", "not a valid safetensors file"],
+        ),
+        (
+            "resume no checkpoint",
+            cli(&["fit", "examples/xor.toml", "--resume", &w(&unstarted_run)]),
+            &["unstarted-run/checkpoint.strata", "does not exist"],
         ),
         ("fetch unknown", cli(&["fetch", "cifar-10"]), &["cifar-10", "fashion-mnist"]),
         ("epochs not a number", cli(&["fit", "examples/xor.toml", "--epochs", "ten"]), &["ten"]),

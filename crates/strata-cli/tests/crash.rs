@@ -1,7 +1,9 @@
 //! Crash safety: `strata fit` is killed (SIGKILL) at random moments while it writes a 16 MB
-//! checkpoint after every epoch (of 4 rows: writing is most of the time). Every file at its final name must be absent or load; the next
-//! run removes stale temporary files. The same harness against a naive in-place writer must
-//! find a torn file, which shows the harness can fail.
+//! weights checkpoint and a 16 MB training checkpoint after every epoch (of 4 rows: writing is
+//! most of the time). Every file at its final name must be absent or load; the next run removes
+//! stale temporary files. The same harness against a naive in-place writer must find a torn
+//! file, which shows the harness can fail. Last, a run killed part-way and resumed with
+//! `--resume` must end with the very bytes of an uninterrupted run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -64,7 +66,10 @@ fn harness(name: &str, kills: usize, naive: bool, stop_at_first: bool) -> (usize
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let checkpoint = out.join("checkpoint.safetensors");
-        if checkpoint.exists() && strata::io::load_weights(model.network(), &checkpoint).is_err() {
+        let training = out.join(strata::run::CHECKPOINT_FILE);
+        if (checkpoint.exists() && strata::io::load_weights(model.network(), &checkpoint).is_err())
+            || (training.exists() && strata::train::Checkpoint::<f32>::load(&training).is_err())
+        {
             torn += 1;
             if stop_at_first {
                 break;
@@ -110,4 +115,107 @@ fn the_harness_catches_a_naive_writer() {
     let (torn, out) = harness("naive", 60, true, true);
     assert!(torn > 0, "60 kills of an in-place writer left no torn file: the harness cannot fail");
     std::fs::remove_dir_all(out.parent().unwrap()).unwrap();
+}
+
+const RESUMABLE_SPEC: &str = r#"
+[data]
+source = "builtin:iris"
+features = ["sepal_length", "sepal_width"]
+targets = ["petal_length", "petal_width"]
+test_split = 0.2
+scale = "standardize"
+augment = { noise = 0.02 }
+
+[model]
+input_shape = [2]
+layers = [
+  { type = "dense", units = 256, activation = "relu" },
+  { type = "dropout", rate = 0.2 },
+  { type = "dense", units = 256, activation = "relu" },
+  { type = "dense", units = 2 },
+]
+
+[compile]
+optimizer = { type = "adam", learning_rate = 0.003, schedule = { type = "cosine_decay", decay_steps = 600 } }
+loss = "mse"
+
+[fit]
+epochs = 300
+batch_size = 16
+validation = "test"
+callbacks = [
+  { type = "early_stopping", monitor = "val_loss", patience = 1000, restore_best_weights = true },
+  { type = "reduce_lr_on_plateau", monitor = "val_loss", patience = 5, factor = 0.7 },
+]
+"#;
+
+/// SIGKILL a run as soon as its first checkpoint is on disk (or later, at random), resume it,
+/// and compare every result file with an uninterrupted run's bytes.
+#[test]
+fn a_killed_run_resumed_ends_bit_identical_to_an_uninterrupted_one() {
+    use rand::Rng;
+    let dir = std::env::temp_dir().join(format!("strata-resume-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("resumable.toml");
+    std::fs::write(&spec, RESUMABLE_SPEC).unwrap();
+    let fit = |out: &Path, extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+        cmd.args(["fit", spec.to_str().unwrap(), "--quiet"]).args(extra).current_dir(root());
+        if !extra.contains(&"--resume") {
+            cmd.args(["--out", out.to_str().unwrap()]);
+        }
+        cmd
+    };
+    let straight = dir.join("straight");
+    let o = fit(&straight, &[]).stdout(Stdio::null()).stderr(Stdio::piped()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let mut rng = seeded_rng(3);
+    let mut resumed_from = Vec::new();
+    for attempt in 0..3 {
+        let run = dir.join(format!("killed-{attempt}"));
+        let checkpoint = run.join(strata::run::CHECKPOINT_FILE);
+        let mut child = fit(&run, &[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let extra_wait = Duration::from_millis(rng.gen_range(0..150));
+        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(extra_wait);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let saved = strata::train::Checkpoint::<f32>::load(&checkpoint).unwrap();
+        if saved.finished() {
+            continue; // the run ended before the kill: nothing to resume
+        }
+        resumed_from.push(saved.epochs_done());
+        let o = fit(&run, &["--resume", run.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for file in ["model.safetensors", "history.csv", strata::run::CHECKPOINT_FILE, "model.json"] {
+            assert!(
+                std::fs::read(straight.join(file)).unwrap() == std::fs::read(run.join(file)).unwrap(),
+                "{file} differs after a kill at epoch {} and --resume",
+                saved.epochs_done()
+            );
+        }
+    }
+    assert!(!resumed_from.is_empty(), "every run finished before it was killed");
+    eprintln!("killed and resumed after epochs {resumed_from:?} of 300");
+
+    // Another spec is refused, naming the setting.
+    let changed = dir.join("changed.toml");
+    std::fs::write(&changed, RESUMABLE_SPEC.replace("batch_size = 16", "batch_size = 8")).unwrap();
+    let run = dir.join("killed-0");
+    let o = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["fit", changed.to_str().unwrap(), "--resume", run.to_str().unwrap(), "--quiet"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && stderr.contains("fit.batch_size: 16 in the run, 8 now"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -220,7 +220,14 @@ pub struct FitOptions {
     pub init_weights: Option<PathBuf>,
     /// 0 silent, 1 progress bars, 2 a line per epoch.
     pub verbose: u8,
+    /// Continue the run in this directory from its `checkpoint.strata` (the spec and options
+    /// must be the ones it was started with).
+    pub resume: Option<PathBuf>,
 }
+
+/// The training checkpoint a run directory holds (see [`crate::train::Checkpoint`]), written
+/// after every epoch so `strata fit --resume` can continue a killed run.
+pub const CHECKPOINT_FILE: &str = "checkpoint.strata";
 
 /// The outcome of [`fit_spec`].
 pub struct RunReport {
@@ -258,17 +265,34 @@ pub fn fit_spec(spec_path: &Path, options: &FitOptions) -> Result<RunReport> {
 pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Result<RunReport> {
     let spec = Spec::parse(text, spec_path)?;
     let seed = options.seed.unwrap_or(spec.fit.seed);
+    let run_dir = match (&options.resume, &options.out) {
+        (Some(resume), Some(out)) if resume != out => {
+            return Err(Error::invalid(
+                "--resume",
+                format!("resumes {} in place; --out {} names another directory", resume.display(), out.display()),
+            ))
+        }
+        (Some(dir), _) | (None, Some(dir)) => dir.clone(),
+        (None, None) => default_run_dir(spec_path),
+    };
+    let checkpoint_path = run_dir.join(CHECKPOINT_FILE);
+    let resume = match &options.resume {
+        Some(dir) => Some(checkpoint_to_resume(dir, text, options)?),
+        None => None,
+    };
     let data = prepare_data(&spec.data, options.data.as_deref(), None)?;
     let mut model = build_model(&spec, seed)?;
     if let Some(path) = &options.init_weights {
         model.load_weights(path)?;
     }
-    let run_dir = match &options.out {
-        Some(dir) => dir.clone(),
-        None => default_run_dir(spec_path),
-    };
     std::fs::create_dir_all(&run_dir).map_err(|source| Error::Io { path: run_dir.clone(), source })?;
     crate::io::remove_stale_temporaries(&run_dir)?;
+    if resume.is_none() {
+        // A fresh run: a checkpoint left by an earlier run here belongs to another spec. The
+        // spec goes in first, so a checkpoint is never found beside a spec it was not trained by.
+        remove_if_present(&checkpoint_path)?;
+        write_atomic(&run_dir.join("spec.toml"), text.as_bytes())?;
+    }
     let validation_data = match spec.fit.validation.as_deref() {
         None => None,
         Some("test") => Some(
@@ -292,15 +316,18 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         validation_split: spec.fit.validation_split.unwrap_or(0.0),
         verbose: options.verbose,
         augment: spec.data.augment.clone(),
+        checkpoint: Some(checkpoint_path),
     };
     let mut callbacks = make_callbacks(&spec, &run_dir);
     let mut refs: Vec<&mut dyn Callback<f32>> =
         callbacks.iter_mut().map(|b| b.as_mut() as &mut dyn Callback<f32>).collect();
     let start = Instant::now();
-    let history = if config.epochs == 0 {
-        History::new()
-    } else {
-        model.fit_with_callbacks(&data.x_train, &data.y_train, &config, &mut refs)?
+    let history = match &resume {
+        Some(checkpoint) => {
+            model.resume_with_callbacks(&data.x_train, &data.y_train, &config, &mut refs, checkpoint)?
+        }
+        None if config.epochs == 0 => History::new(),
+        None => model.fit_with_callbacks(&data.x_train, &data.y_train, &config, &mut refs)?,
     };
     let seconds_per_epoch = start.elapsed().as_secs_f64() / history.epochs().max(1) as f64;
     let (results, evaluated_on) = match &data.test {
@@ -328,6 +355,48 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
     }
     write_figures(&run_dir, &data, &model)?;
     Ok(RunReport { run_dir, epochs: history.epochs(), history, results, evaluated_on, seconds_per_epoch, model })
+}
+
+/// The checkpoint of the run in `dir`, once the spec text is known to be the run's own.
+fn checkpoint_to_resume(dir: &Path, text: &str, options: &FitOptions) -> Result<crate::train::Checkpoint<f32>> {
+    if options.init_weights.is_some() {
+        return Err(Error::invalid("--resume", "takes the weights from the checkpoint; drop --init-weights"));
+    }
+    if !dir.is_dir() {
+        return Err(Error::invalid("--resume", format!("{} is not a run directory", dir.display())));
+    }
+    let spec_path = dir.join("spec.toml");
+    let run_text =
+        std::fs::read_to_string(&spec_path).map_err(|source| Error::Io { path: spec_path.clone(), source })?;
+    let differences = crate::spec::differences(&run_text, text);
+    if !differences.is_empty() {
+        return Err(Error::invalid(
+            "--resume",
+            format!(
+                "the spec differs from the run's {}; resume with the spec the run was started with:\n  {}",
+                spec_path.display(),
+                differences.join("\n  ")
+            ),
+        ));
+    }
+    let path = dir.join(CHECKPOINT_FILE);
+    if !path.exists() {
+        return Err(Error::invalid(
+            "--resume",
+            format!(
+                "{} does not exist: the run was stopped before its first epoch ended; start it again",
+                path.display()
+            ),
+        ));
+    }
+    crate::train::Checkpoint::load(&path)
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io { path: path.to_path_buf(), source: e }),
+        _ => Ok(()),
+    }
 }
 
 /// The figures a run's data calls for: a scatter of 2-feature data coloured by class, the

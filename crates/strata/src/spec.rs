@@ -630,6 +630,48 @@ impl Spec {
     }
 }
 
+/// The settings in which two spec texts differ, one line each: the key path and both values
+/// (`compile.optimizer.learning_rate: 0.001 in the run, 0.01 now`). Comments and layout do not
+/// count. A text that is not TOML is one difference naming its error.
+pub fn differences(run: &str, now: &str) -> Vec<String> {
+    let parse = |text: &str| text.parse::<toml::Table>().map(toml::Value::Table);
+    match (parse(run), parse(now)) {
+        (Ok(a), Ok(b)) => {
+            let mut out = Vec::new();
+            diff_values("", &a, &b, &mut out);
+            out
+        }
+        (Err(e), _) => vec![format!("the run's spec is not valid TOML: {}", e.message().trim())],
+        (_, Err(e)) => vec![format!("the spec is not valid TOML: {}", e.message().trim())],
+    }
+}
+
+fn diff_values(path: &str, run: &toml::Value, now: &toml::Value, out: &mut Vec<String>) {
+    let at = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    match (run, now) {
+        (toml::Value::Table(a), toml::Value::Table(b)) => {
+            for (key, value) in a {
+                match b.get(key) {
+                    Some(other) => diff_values(&at(key), value, other, out),
+                    None => out.push(format!("{}: {value} in the run, absent now", at(key))),
+                }
+            }
+            for (key, value) in b {
+                if !a.contains_key(key) {
+                    out.push(format!("{}: absent in the run, {value} now", at(key)));
+                }
+            }
+        }
+        (toml::Value::Array(a), toml::Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                diff_values(&format!("{path}[{i}]"), x, y, out);
+            }
+        }
+        (a, b) if a != b => out.push(format!("{path}: {a} in the run, {b} now")),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
 mod tests {
@@ -713,5 +755,22 @@ callbacks = [ { type = "early_stopping", monitor = "val_loss", patience = 10, re
         assert_eq!(spec.data.augment.unwrap().rotation, 10.0);
         let bad = LECTURE_SPEC.replace(r#"scale = "none""#, r#"augment = { noize = 0.05 }"#);
         assert!(error(&bad).contains("noize"));
+    }
+
+    #[test]
+    fn differences_name_the_key_path_and_both_values() {
+        // Comments and layout do not count.
+        let relaid = LECTURE_SPEC.replace("epochs = 100", "epochs   =   100   # the lecture's");
+        assert_eq!(differences(LECTURE_SPEC, &relaid), Vec::<String>::new());
+        let changed = LECTURE_SPEC
+            .replace("learning_rate = 0.01", "learning_rate = 0.02")
+            .replace("units = 64", "units = 65")
+            .replace("shuffle = true\n", "");
+        let found = differences(LECTURE_SPEC, &changed);
+        assert!(found.contains(&"compile.optimizer.learning_rate: 0.01 in the run, 0.02 now".to_string()), "{found:?}");
+        assert!(found.contains(&"model.layers[1].units: 64 in the run, 65 now".to_string()), "{found:?}");
+        assert!(found.contains(&"fit.shuffle: true in the run, absent now".to_string()), "{found:?}");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(differences(LECTURE_SPEC, "[fit")[0].contains("not valid TOML"));
     }
 }

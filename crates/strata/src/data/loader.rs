@@ -77,6 +77,48 @@ impl<'a, T: Element> DataLoader<'a, T> {
         self.len() == 0
     }
 
+    /// Where the loader stands between epochs, for training checkpoints: the current row order
+    /// (each epoch shuffles the previous one) and how far the shuffling stream has advanced.
+    pub fn position(&self) -> (Vec<usize>, Option<u128>) {
+        (self.order.clone(), self.rng.as_ref().map(Rng::get_word_pos))
+    }
+
+    /// Return to a [`DataLoader::position`].
+    ///
+    /// # Errors
+    /// When `order` is not a permutation of this dataset's rows, or a stream position is given
+    /// to a loader that does not shuffle (or none to one that does).
+    pub fn set_position(&mut self, order: Vec<usize>, stream: Option<u128>) -> Result<()> {
+        let n = self.order.len();
+        let mut seen = vec![false; n];
+        for &row in &order {
+            match seen.get_mut(row) {
+                Some(s) if !*s => *s = true,
+                _ => {
+                    return Err(Error::invalid(
+                        "DataLoader position",
+                        format!("row order is not a permutation of the {n} rows (row {row} out of range or repeated)"),
+                    ))
+                }
+            }
+        }
+        if order.len() != n {
+            return Err(Error::invalid(
+                "DataLoader position",
+                format!("{} rows in the order, the data has {n}", order.len()),
+            ));
+        }
+        match (self.rng.as_mut(), stream) {
+            (Some(rng), Some(position)) => rng.set_word_pos(position),
+            (None, None) => {}
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(Error::invalid("DataLoader position", "shuffling differs from the saved loader's"))
+            }
+        }
+        self.order = order;
+        Ok(())
+    }
+
     /// One pass over the data: `(x_batch, y_batch)` for each batch.
     pub fn epoch(&mut self) -> impl Iterator<Item = Result<(Tensor<T>, Tensor<T>)>> + '_ {
         if let Some(rng) = self.rng.as_mut() {

@@ -81,6 +81,12 @@ impl<T: Element> Layer<T> for DropConnect<T> {
     fn kind(&self) -> &'static str {
         "DropConnect"
     }
+    fn random_position(&self) -> Option<u128> {
+        Some(self.rng.lock().unwrap_or_else(|p| p.into_inner()).get_word_pos())
+    }
+    fn set_random_position(&self, position: u128) {
+        self.rng.lock().unwrap_or_else(|p| p.into_inner()).set_word_pos(position);
+    }
     fn name(&self) -> &str {
         self.dense.name()
     }

@@ -67,6 +67,12 @@ impl<T: Element> Layer<T> for Dropout {
     fn kind(&self) -> &'static str {
         "Dropout"
     }
+    fn random_position(&self) -> Option<u128> {
+        Some(self.rng.lock().unwrap_or_else(|p| p.into_inner()).get_word_pos())
+    }
+    fn set_random_position(&self, position: u128) {
+        self.rng.lock().unwrap_or_else(|p| p.into_inner()).set_word_pos(position);
+    }
     fn name(&self) -> &str {
         &self.name
     }

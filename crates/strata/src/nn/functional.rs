@@ -289,6 +289,16 @@ impl<T: Element> Network<T> for Functional<T> {
         &self.input_shape
     }
 
+    fn each_layer(&self) -> Vec<&dyn Layer<T>> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match &n.op {
+                Op::Layer(l, _) => Some(l.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn named_params(&self) -> Vec<(String, &Param<T>)> {
         self.nodes
             .iter()

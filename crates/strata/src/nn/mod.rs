@@ -148,6 +148,14 @@ pub trait Layer<T: Element = f32>: Send + Sync {
     fn penalty(&self) -> Result<Option<Tensor<T>>> {
         Ok(None)
     }
+    /// How far the layer's own random stream (dropout masks) has advanced, for training
+    /// checkpoints; `None` for layers that draw no random numbers.
+    fn random_position(&self) -> Option<u128> {
+        None
+    }
+    /// Move the layer's random stream to a position [`Layer::random_position`] returned, so a
+    /// resumed run draws the masks an uninterrupted one would have.
+    fn set_random_position(&self, _position: u128) {}
 }
 
 /// Layer names unique within a network: Keras's "dense", "dense_1", ... or the name asked for.
@@ -211,6 +219,9 @@ pub trait Network<T: Element = f32>: Layer<T> {
     /// Every parameter with its unique name, `"{layer}.{param}"` ("hidden1.kernel"): the keys
     /// of a weights file.
     fn named_params(&self) -> Vec<(String, &Param<T>)>;
+
+    /// Every layer, in the order the forward pass runs them.
+    fn each_layer(&self) -> Vec<&dyn Layer<T>>;
 
     /// Total number of parameter elements.
     fn count_params(&self) -> usize {

@@ -132,6 +132,10 @@ impl<T: Element> Network<T> for Sequential<T> {
         &self.input_shape
     }
 
+    fn each_layer(&self) -> Vec<&dyn Layer<T>> {
+        self.layers.iter().map(|l| l.as_ref()).collect()
+    }
+
     fn named_params(&self) -> Vec<(String, &Param<T>)> {
         self.layers.iter().flat_map(|l| super::named_layer_params(l.as_ref())).collect()
     }

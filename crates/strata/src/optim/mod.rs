@@ -149,6 +149,15 @@ pub(crate) fn check_range(optimizer: &str, name: &str, value: f64, ok: bool, exp
     }
 }
 
+/// What [`Optimizer::state`] exports for a checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct OptimizerState<T> {
+    pub(crate) iterations: u64,
+    pub(crate) learning_rate: f64,
+    /// Per parameter name, its [`UpdateRule::slots`] buffers.
+    pub(crate) slots: Vec<(String, Vec<Vec<T>>)>,
+}
+
 /// Applies an [`UpdateRule`] to a model's parameters (see the module docs).
 pub struct Optimizer<T: Element = f32> {
     rule: Box<dyn UpdateRule<T>>,
@@ -251,6 +260,60 @@ impl<T: Element> Optimizer<T> {
                 rule.update(t, T::of(lr), w, g, slots);
             });
         }
+        Ok(())
+    }
+
+    /// Every setting that changes the updates, for a checkpoint to compare.
+    pub(crate) fn describe(&self) -> String {
+        format!("{:?}, clip {:?}, schedule {:?}", self.config, self.clip, self.schedule)
+    }
+
+    /// The state a checkpoint must keep: steps taken, the base learning rate (callbacks change
+    /// it), and each parameter's buffers by name (empty before the first step).
+    pub(crate) fn state(&self, named: &[(String, &Param<T>)]) -> OptimizerState<T> {
+        let slots = named
+            .iter()
+            .filter_map(|(name, p)| self.slots.get(&p.id()).map(|buffers| (name.clone(), buffers.clone())))
+            .collect();
+        OptimizerState { iterations: self.iterations, learning_rate: self.learning_rate, slots }
+    }
+
+    /// Put back a [`Optimizer::state`]; every buffer is checked against its parameter first.
+    ///
+    /// # Errors
+    /// When a buffer names no parameter, is missing, or has the wrong count or length (named).
+    pub(crate) fn restore(&mut self, named: &[(String, &Param<T>)], state: OptimizerState<T>) -> Result<()> {
+        let mut slots = HashMap::new();
+        for (name, buffers) in state.slots {
+            let (_, param) = named.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+                Error::invalid("optimizer state", format!("buffers for '{name}', which the network does not have"))
+            })?;
+            if buffers.len() != self.rule.slots() || buffers.iter().any(|b| b.len() != param.numel()) {
+                return Err(Error::invalid(
+                    "optimizer state",
+                    format!(
+                        "'{name}' has {} buffers of lengths {:?}; this optimizer keeps {} of {}",
+                        buffers.len(),
+                        buffers.iter().map(Vec::len).collect::<Vec<_>>(),
+                        self.rule.slots(),
+                        param.numel()
+                    ),
+                ));
+            }
+            slots.insert(param.id(), buffers);
+        }
+        let trainable = named.iter().filter(|(_, p)| p.trainable()).count();
+        if state.iterations > 0 && slots.len() != trainable && self.rule.slots() > 0 {
+            return Err(Error::invalid(
+                "optimizer state",
+                format!(
+                    "buffers for {} of the {trainable} trainable parameters after {} steps",
+                    slots.len(),
+                    state.iterations
+                ),
+            ));
+        }
+        (self.slots, self.iterations, self.learning_rate) = (slots, state.iterations, state.learning_rate);
         Ok(())
     }
 

@@ -39,6 +39,78 @@ pub trait Callback<T: Element = f32> {
     fn on_train_end(&mut self, _model: &mut Model<T>) -> Result<()> {
         Ok(())
     }
+    /// What the callback has counted so far, for a training checkpoint; `None` when it keeps
+    /// nothing across epochs.
+    fn state(&self) -> Option<CallbackState<T>> {
+        None
+    }
+    /// Put back a [`Callback::state`] (called after `on_train_begin` when a run resumes).
+    ///
+    /// # Errors
+    /// When the state is not one this callback wrote (names the missing value).
+    fn restore(&mut self, _state: &CallbackState<T>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A callback's state in a training checkpoint: named numbers and tensors.
+#[derive(Clone, Debug)]
+pub struct CallbackState<T: Element = f32> {
+    /// Which callback wrote it ("EarlyStopping"); a resumed run checks it.
+    pub kind: String,
+    /// Named numbers; a name may repeat (a list). `None` options are stored as NaN.
+    pub values: Vec<(String, f64)>,
+    /// Tensors (EarlyStopping's best weights).
+    pub tensors: Vec<Tensor<T>>,
+}
+
+impl<T: Element> CallbackState<T> {
+    fn new(kind: &str, values: Vec<(&str, f64)>, tensors: Vec<Tensor<T>>) -> Self {
+        let values = values.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        CallbackState { kind: kind.into(), values, tensors }
+    }
+
+    fn check_kind(&self, kind: &str) -> Result<()> {
+        if self.kind == kind {
+            Ok(())
+        } else {
+            Err(Error::invalid(kind, format!("the checkpoint holds the state of a {} here", self.kind)))
+        }
+    }
+
+    /// The first value called `name`.
+    fn get(&self, name: &str) -> Result<f64> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| Error::invalid(self.kind.as_str(), format!("the checkpoint lacks its value {name:?}")))
+    }
+
+    /// The first value called `name` as a count (NaN for `None`).
+    fn get_count(&self, name: &str) -> Result<Option<usize>> {
+        let v = self.get(name)?;
+        if v.is_nan() {
+            return Ok(None);
+        }
+        if v >= 0.0 && v.fract() == 0.0 && v < 2f64.powi(53) {
+            Ok(Some(v as usize))
+        } else {
+            Err(Error::invalid(self.kind.as_str(), format!("{name} = {v} in the checkpoint is not a count")))
+        }
+    }
+}
+
+fn option_value(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+fn option_count(v: Option<usize>) -> f64 {
+    v.map_or(f64::NAN, |v| v as f64)
+}
+
+fn nan_to_none(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
 }
 
 fn monitored(logs: &[(String, f64)], monitor: &str, who: &str) -> Result<f64> {
@@ -155,6 +227,27 @@ impl<T: Element> Callback<T> for EarlyStopping<T> {
         }
         Ok(())
     }
+
+    fn state(&self) -> Option<CallbackState<T>> {
+        let values = vec![
+            ("best", option_value(self.best)),
+            ("wait", self.wait as f64),
+            ("best_epoch", option_count(self.best_epoch)),
+            ("stopped_epoch", option_count(self.stopped_epoch)),
+            ("has_best_weights", if self.best_weights.is_some() { 1.0 } else { 0.0 }),
+        ];
+        Some(CallbackState::new("EarlyStopping", values, self.best_weights.clone().unwrap_or_default()))
+    }
+
+    fn restore(&mut self, state: &CallbackState<T>) -> Result<()> {
+        state.check_kind("EarlyStopping")?;
+        self.best = nan_to_none(state.get("best")?);
+        self.wait = state.get_count("wait")?.unwrap_or(0);
+        self.best_epoch = state.get_count("best_epoch")?;
+        self.stopped_epoch = state.get_count("stopped_epoch")?;
+        self.best_weights = (state.get("has_best_weights")? == 1.0).then(|| state.tensors.clone());
+        Ok(())
+    }
 }
 
 /// Multiply the learning rate by `factor` when the monitored value stalls for `patience` epochs.
@@ -212,6 +305,18 @@ impl<T: Element> Callback<T> for ReduceLrOnPlateau {
         }
         Ok(Control::Continue)
     }
+
+    fn state(&self) -> Option<CallbackState<T>> {
+        let values = vec![("best", option_value(self.best)), ("wait", self.wait as f64)];
+        Some(CallbackState::new("ReduceLROnPlateau", values, Vec::new()))
+    }
+
+    fn restore(&mut self, state: &CallbackState<T>) -> Result<()> {
+        state.check_kind("ReduceLROnPlateau")?;
+        self.best = nan_to_none(state.get("best")?);
+        self.wait = state.get_count("wait")?.unwrap_or(0);
+        Ok(())
+    }
 }
 
 /// Stop (without an error) when a logged value is NaN or infinite, e.g. a diverging validation loss.
@@ -242,6 +347,39 @@ impl<T: Element> Callback<T> for CsvLogger {
         self.rows.push(logs);
         write_atomic(&self.path, self.rows.to_csv().as_bytes())?;
         Ok(Control::Continue)
+    }
+
+    fn state(&self) -> Option<CallbackState<T>> {
+        // Rows as (column, value) pairs, each epoch opened by an ("epoch", n) marker.
+        let mut values = Vec::new();
+        for epoch in 0..self.rows.epochs() {
+            values.push(("epoch".to_string(), epoch as f64));
+            for name in self.rows.names() {
+                let v = self.rows.get(name).and_then(|v| v.get(epoch)).copied().unwrap_or(f64::NAN);
+                values.push((name.to_string(), v));
+            }
+        }
+        Some(CallbackState { kind: "CsvLogger".into(), values, tensors: Vec::new() })
+    }
+
+    fn restore(&mut self, state: &CallbackState<T>) -> Result<()> {
+        state.check_kind("CsvLogger")?;
+        self.rows = super::History::new();
+        let mut row: Vec<(String, f64)> = Vec::new();
+        for (name, value) in &state.values {
+            if name == "epoch" {
+                if !row.is_empty() {
+                    self.rows.push(&row);
+                }
+                row.clear();
+            } else {
+                row.push((name.clone(), *value));
+            }
+        }
+        if !row.is_empty() {
+            self.rows.push(&row);
+        }
+        Ok(())
     }
 }
 
@@ -291,5 +429,18 @@ impl<T: Element> Callback<T> for ModelCheckpoint {
         model.save_weights(&self.path)?;
         self.saved_epochs.push(epoch);
         Ok(Control::Continue)
+    }
+
+    fn state(&self) -> Option<CallbackState<T>> {
+        let mut values = vec![("best".to_string(), option_value(self.best))];
+        values.extend(self.saved_epochs.iter().map(|&e| ("saved_epoch".to_string(), e as f64)));
+        Some(CallbackState { kind: "ModelCheckpoint".into(), values, tensors: Vec::new() })
+    }
+
+    fn restore(&mut self, state: &CallbackState<T>) -> Result<()> {
+        state.check_kind("ModelCheckpoint")?;
+        self.best = nan_to_none(state.get("best")?);
+        self.saved_epochs = state.values.iter().filter(|(k, _)| k == "saved_epoch").map(|&(_, v)| v as usize).collect();
+        Ok(())
     }
 }

@@ -1,13 +1,16 @@
 //! Training, Keras-style: `compile` a network into a [`Model`], then `fit`, `evaluate`, `predict`.
 
 mod callbacks;
+mod checkpoint;
 mod history;
 pub mod metrics;
 mod progress;
 
 pub use callbacks::{
-    Callback, Control, CsvLogger, EarlyStopping, ModelCheckpoint, MonitorMode, ReduceLrOnPlateau, TerminateOnNaN,
+    Callback, CallbackState, Control, CsvLogger, EarlyStopping, ModelCheckpoint, MonitorMode, ReduceLrOnPlateau,
+    TerminateOnNaN,
 };
+pub use checkpoint::Checkpoint;
 pub use history::History;
 pub use metrics::Metric;
 
@@ -42,6 +45,9 @@ pub struct FitConfig<T: Element = f32> {
     pub verbose: u8,
     /// Perturb each training batch (seeded from `seed`); validation data is left as it is.
     pub augment: Option<Augmentation>,
+    /// Write a [`Checkpoint`] of the whole training state here after every epoch (atomically),
+    /// so [`Model::resume_with_callbacks`] can continue the run after a crash.
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 impl<T: Element> Default for FitConfig<T> {
@@ -55,6 +61,7 @@ impl<T: Element> Default for FitConfig<T> {
             validation_split: 0.0,
             verbose: 1,
             augment: None,
+            checkpoint: None,
         }
     }
 }
@@ -203,6 +210,37 @@ impl<T: Element> Model<T> {
         config: &FitConfig<T>,
         callbacks: &mut [&mut dyn Callback<T>],
     ) -> Result<History> {
+        self.run_fit(x, y, config, callbacks, None)
+    }
+
+    /// Continue a `fit` from a [`Checkpoint`] that `config.checkpoint` wrote, as if it had never
+    /// stopped: the result is bit for bit that of an uninterrupted run (weights, optimizer
+    /// state, learning rate, random streams, callbacks' counters, history). Give the same data,
+    /// settings and callbacks as the interrupted run; differences are refused. A finished
+    /// checkpoint trains no further (callbacks' `on_train_end` still runs).
+    ///
+    /// # Errors
+    /// When a setting, the data or the network differ from the checkpoint's (each difference is
+    /// named with both values), or as [`Model::fit`].
+    pub fn resume_with_callbacks(
+        &mut self,
+        x: &Tensor<T>,
+        y: &Tensor<T>,
+        config: &FitConfig<T>,
+        callbacks: &mut [&mut dyn Callback<T>],
+        checkpoint: &Checkpoint<T>,
+    ) -> Result<History> {
+        self.run_fit(x, y, config, callbacks, Some(checkpoint))
+    }
+
+    fn run_fit(
+        &mut self,
+        x: &Tensor<T>,
+        y: &Tensor<T>,
+        config: &FitConfig<T>,
+        callbacks: &mut [&mut dyn Callback<T>],
+        resume: Option<&Checkpoint<T>>,
+    ) -> Result<History> {
         let (x_train, y_train, validation) = self.split_validation(x, y, config)?;
         let mut loader = DataLoader::new(&x_train, &y_train, config.batch_size)?;
         if config.shuffle {
@@ -217,8 +255,20 @@ impl<T: Element> Model<T> {
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self)?;
         }
+        let settings = match (&config.checkpoint, resume) {
+            (None, None) => Vec::new(),
+            _ => self.settings(config, &x_train, &y_train, validation.as_ref(), callbacks),
+        };
+        let mut first_epoch = 0;
+        let mut finished = false;
+        if let Some(checkpoint) = resume {
+            self.restore(checkpoint, &settings, &mut loader, &mut augment_rng, callbacks)?;
+            (first_epoch, finished, history) =
+                (checkpoint.epochs_done, checkpoint.finished, checkpoint.history.clone());
+        }
         let steps = loader.len();
-        for epoch in 0..config.epochs {
+        let epochs = if finished { first_epoch } else { config.epochs };
+        for epoch in first_epoch..epochs {
             if config.verbose == 1 {
                 eprintln!("Epoch {}/{}", epoch + 1, config.epochs);
             }
@@ -259,6 +309,12 @@ impl<T: Element> Model<T> {
             for cb in callbacks.iter_mut() {
                 stop |= cb.on_epoch_end(epoch, &logs, self)? == Control::Stop;
             }
+            if let Some(path) = &config.checkpoint {
+                let done = stop || epoch + 1 == config.epochs;
+                let checkpoint =
+                    self.checkpoint(epoch + 1, done, &settings, &history, &loader, &augment_rng, callbacks);
+                checkpoint.save(path)?;
+            }
             if stop {
                 break;
             }
@@ -267,6 +323,135 @@ impl<T: Element> Model<T> {
             cb.on_train_end(self)?;
         }
         Ok(history)
+    }
+
+    /// What a resumed run must share with the checkpoint it resumes: every setting that changes
+    /// the numbers, the network's layout and fingerprints of the data.
+    fn settings(
+        &self,
+        config: &FitConfig<T>,
+        x: &Tensor<T>,
+        y: &Tensor<T>,
+        validation: Option<&(Tensor<T>, Tensor<T>)>,
+        callbacks: &[&mut dyn Callback<T>],
+    ) -> Vec<(String, String)> {
+        let layout: Vec<String> = self
+            .network
+            .summary_rows()
+            .iter()
+            .map(|r| format!("{} {} {} {}", r.name, r.kind, r.output_shape, r.params))
+            .collect();
+        let stateful: Vec<String> = callbacks.iter().filter_map(|c| c.state()).map(|s| s.kind).collect();
+        [
+            ("element type", T::NAME.to_string()),
+            ("network", layout.join("; ")),
+            ("optimizer", self.optimizer.describe()),
+            ("loss", format!("{:?}", self.loss)),
+            ("metrics", format!("{:?}", self.metrics)),
+            ("epochs", config.epochs.to_string()),
+            ("batch_size", config.batch_size.to_string()),
+            ("shuffle", config.shuffle.to_string()),
+            ("seed", config.seed.to_string()),
+            ("validation_split", config.validation_split.to_string()),
+            ("augment", format!("{:?}", config.augment)),
+            ("training inputs", checkpoint::fingerprint(x)),
+            ("training targets", checkpoint::fingerprint(y)),
+            (
+                "validation data",
+                validation.map_or_else(
+                    || "none".into(),
+                    |(xv, yv)| format!("{} / {}", checkpoint::fingerprint(xv), checkpoint::fingerprint(yv)),
+                ),
+            ),
+            ("callbacks with state", stateful.join(", ")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn checkpoint(
+        &self,
+        epochs_done: usize,
+        finished: bool,
+        settings: &[(String, String)],
+        history: &History,
+        loader: &DataLoader<'_, T>,
+        augment_rng: &crate::rng::Rng,
+        callbacks: &[&mut dyn Callback<T>],
+    ) -> Checkpoint<T> {
+        let named = self.network.named_params();
+        let (loader_order, loader_stream) = loader.position();
+        Checkpoint {
+            epochs_done,
+            finished,
+            settings: settings.to_vec(),
+            history: history.clone(),
+            weights: named.iter().map(|(n, p)| (n.clone(), p.value().detach())).collect(),
+            optimizer: self.optimizer.state(&named),
+            loader_order,
+            loader_stream,
+            augment_stream: augment_rng.get_word_pos(),
+            layer_streams: self
+                .network
+                .each_layer()
+                .iter()
+                .filter_map(|l| l.random_position().map(|p| (l.name().to_string(), p)))
+                .collect(),
+            callbacks: callbacks.iter().filter_map(|c| c.state()).collect(),
+        }
+    }
+
+    /// Put the model, loader, streams and callbacks where the checkpoint left them; nothing is
+    /// changed unless the settings match.
+    fn restore(
+        &mut self,
+        checkpoint: &Checkpoint<T>,
+        settings: &[(String, String)],
+        loader: &mut DataLoader<'_, T>,
+        augment_rng: &mut crate::rng::Rng,
+        callbacks: &mut [&mut dyn Callback<T>],
+    ) -> Result<()> {
+        let differences = checkpoint.differences(settings);
+        if !differences.is_empty() {
+            return Err(Error::invalid(
+                "resume",
+                format!("the run differs from its checkpoint:\n  {}", differences.join("\n  ")),
+            ));
+        }
+        let named = self.network.named_params();
+        if named.len() != checkpoint.weights.len()
+            || named.iter().zip(&checkpoint.weights).any(|((a, _), (b, _))| a != b)
+        {
+            return Err(Error::invalid("resume", "the checkpoint's weights do not name this network's parameters"));
+        }
+        loader.set_position(checkpoint.loader_order.clone(), checkpoint.loader_stream)?;
+        for ((_, param), (_, value)) in named.iter().zip(&checkpoint.weights) {
+            param.set(value)?;
+        }
+        self.optimizer.restore(&named, checkpoint.optimizer.clone())?;
+        augment_rng.set_word_pos(checkpoint.augment_stream);
+        for layer in self.network.each_layer() {
+            if layer.random_position().is_some() {
+                let position = checkpoint.layer_streams.iter().find(|(n, _)| n == layer.name()).ok_or_else(|| {
+                    Error::invalid(
+                        "resume",
+                        format!("the checkpoint has no random stream for layer '{}'", layer.name()),
+                    )
+                })?;
+                layer.set_random_position(position.1);
+            }
+        }
+        let mut saved = checkpoint.callbacks.iter();
+        for cb in callbacks.iter_mut() {
+            if cb.state().is_some() {
+                let state =
+                    saved.next().ok_or_else(|| Error::invalid("resume", "the checkpoint lacks a callback's state"))?;
+                cb.restore(state)?;
+            }
+        }
+        Ok(())
     }
 
     /// Check the data against the network and carve out the validation set.

@@ -1,0 +1,335 @@
+//! Training checkpoints: everything `fit` needs to continue a run exactly where it stopped
+//! (weights, optimizer buffers and step count, base learning rate, the loader's row order and
+//! random streams, callbacks' counters, the history so far, and the settings it was trained
+//! with). All of it is one safetensors file written atomically, so its parts are committed as
+//! one unit: a crash leaves the previous checkpoint or the new one, never a mix.
+//!
+//! Tensors: `weights/<param>`, `optimizer/<param>/<slot>`, `loader/order` (u64),
+//! `callbacks/<i>/values` (f64) and `callbacks/<i>/tensors/<k>`; the rest is JSON in the
+//! header's `strata` metadata entry. Floats are stored as tensors or bit patterns, so a resumed
+//! run continues bit for bit.
+// Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use super::{CallbackState, History};
+use crate::error::{Error, Result};
+use crate::io::write_atomic;
+use crate::optim::OptimizerState;
+use crate::tensor::{Element, Tensor};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+const FORMAT: &str = "strata-checkpoint-1";
+const METADATA_KEY: &str = "strata";
+
+/// The state of an interrupted (or finished) `fit`, as [`crate::train::FitConfig::checkpoint`]
+/// writes it after every epoch; [`crate::train::Model::resume_with_callbacks`] continues from it.
+#[derive(Clone, Debug)]
+pub struct Checkpoint<T: Element = f32> {
+    pub(crate) epochs_done: usize,
+    pub(crate) finished: bool,
+    pub(crate) settings: Vec<(String, String)>,
+    pub(crate) history: History,
+    pub(crate) weights: Vec<(String, Tensor<T>)>,
+    pub(crate) optimizer: OptimizerState<T>,
+    pub(crate) loader_order: Vec<usize>,
+    pub(crate) loader_stream: Option<u128>,
+    pub(crate) augment_stream: u128,
+    pub(crate) layer_streams: Vec<(String, u128)>,
+    pub(crate) callbacks: Vec<CallbackState<T>>,
+}
+
+/// The JSON part of the file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    format: String,
+    element: String,
+    epochs_done: usize,
+    finished: bool,
+    settings: Vec<(String, String)>,
+    history_csv: String,
+    iterations: u64,
+    learning_rate_bits: u64,
+    weights: Vec<String>,
+    /// Parameter name and its number of optimizer buffers.
+    optimizer_slots: Vec<(String, usize)>,
+    /// u128 stream positions as decimal strings (JSON numbers stop at 64 bits).
+    loader_stream: Option<String>,
+    augment_stream: String,
+    layer_streams: Vec<(String, String)>,
+    /// Kind, value names and number of tensors of each callback's state.
+    callbacks: Vec<(String, Vec<String>, usize)>,
+}
+
+impl<T: Element> Checkpoint<T> {
+    /// Epochs completed when it was written.
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// Whether training had ended (all epochs run, or a callback stopped it).
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The history of the completed epochs.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Optimizer steps taken.
+    pub fn iterations(&self) -> u64 {
+        self.optimizer.iterations
+    }
+
+    /// The settings the run was trained with (`("batch_size", "32")`, ...); a resumed run must
+    /// match them.
+    pub fn settings(&self) -> &[(String, String)] {
+        &self.settings
+    }
+
+    /// The differences between the checkpoint's settings and `now`, one line each, naming the
+    /// setting and both values.
+    pub(crate) fn differences(&self, now: &[(String, String)]) -> Vec<String> {
+        let clip = |s: &str| {
+            if s.chars().count() > 120 {
+                format!("{}...", s.chars().take(117).collect::<String>())
+            } else {
+                s.to_string()
+            }
+        };
+        let mut out = Vec::new();
+        for (name, value) in now {
+            match self.settings.iter().find(|(n, _)| n == name) {
+                Some((_, saved)) if saved == value => {}
+                Some((_, saved)) => out.push(format!("{name}: {} in the checkpoint, {} now", clip(saved), clip(value))),
+                None => out.push(format!("{name}: not in the checkpoint, {} now", clip(value))),
+            }
+        }
+        for (name, saved) in &self.settings {
+            if !now.iter().any(|(n, _)| n == name) {
+                out.push(format!("{name}: {} in the checkpoint, not set now", clip(saved)));
+            }
+        }
+        out
+    }
+
+    /// Write the checkpoint to `path` atomically.
+    ///
+    /// # Errors
+    /// When the file cannot be written (names the path; an existing file stays intact).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_bytes()?)
+    }
+
+    fn to_bytes(&self) -> Result<Vec<u8>> {
+        let values_of = |t: &[T]| {
+            let mut bytes = Vec::with_capacity(t.len() * T::BYTES);
+            t.iter().for_each(|x| x.write_le(&mut bytes));
+            bytes
+        };
+        let mut buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (name, w) in &self.weights {
+            buffers.push((format!("weights/{name}"), dtype_of::<T>(), w.dims().to_vec(), values_of(w.data())));
+        }
+        for (name, slots) in &self.optimizer.slots {
+            for (k, slot) in slots.iter().enumerate() {
+                buffers.push((format!("optimizer/{name}/{k}"), dtype_of::<T>(), vec![slot.len()], values_of(slot)));
+            }
+        }
+        let order: Vec<u8> = self.loader_order.iter().flat_map(|&r| (r as u64).to_le_bytes()).collect();
+        buffers.push(("loader/order".into(), Dtype::U64, vec![self.loader_order.len()], order));
+        for (i, cb) in self.callbacks.iter().enumerate() {
+            let values: Vec<u8> = cb.values.iter().flat_map(|(_, v)| v.to_le_bytes()).collect();
+            buffers.push((format!("callbacks/{i}/values"), Dtype::F64, vec![cb.values.len()], values));
+            for (k, t) in cb.tensors.iter().enumerate() {
+                buffers.push((
+                    format!("callbacks/{i}/tensors/{k}"),
+                    dtype_of::<T>(),
+                    t.dims().to_vec(),
+                    values_of(t.data()),
+                ));
+            }
+        }
+        let header = Header {
+            format: FORMAT.into(),
+            element: T::NAME.into(),
+            epochs_done: self.epochs_done,
+            finished: self.finished,
+            settings: self.settings.clone(),
+            history_csv: self.history.to_csv(),
+            iterations: self.optimizer.iterations,
+            learning_rate_bits: self.optimizer.learning_rate.to_bits(),
+            weights: self.weights.iter().map(|(n, _)| n.clone()).collect(),
+            optimizer_slots: self.optimizer.slots.iter().map(|(n, s)| (n.clone(), s.len())).collect(),
+            loader_stream: self.loader_stream.map(|p| p.to_string()),
+            augment_stream: self.augment_stream.to_string(),
+            layer_streams: self.layer_streams.iter().map(|(n, p)| (n.clone(), p.to_string())).collect(),
+            callbacks: self
+                .callbacks
+                .iter()
+                .map(|c| (c.kind.clone(), c.values.iter().map(|(k, _)| k.clone()).collect(), c.tensors.len()))
+                .collect(),
+        };
+        let json = serde_json::to_string(&header).map_err(|e| Error::invalid("checkpoint", e.to_string()))?;
+        let views = buffers
+            .iter()
+            .map(|(name, dtype, shape, bytes)| Ok((name.as_str(), TensorView::new(*dtype, shape.clone(), bytes)?)))
+            .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
+            .map_err(|e| Error::invalid("checkpoint", e.to_string()))?;
+        let metadata = HashMap::from([(METADATA_KEY.to_string(), json)]);
+        safetensors::serialize(views, Some(metadata)).map_err(|e| Error::invalid("checkpoint", e.to_string()))
+    }
+
+    /// Read a checkpoint written by [`Checkpoint::save`].
+    ///
+    /// # Errors
+    /// When the file is unreadable, not a checkpoint, of another element type, or inconsistent
+    /// (the error names the file and the part).
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// [`Checkpoint::load`] from the file's bytes; `path` names it in errors.
+    ///
+    /// # Errors
+    /// As [`Checkpoint::load`].
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        let bad = |message: String| Error::Parse { path: path.to_path_buf(), line: 0, message };
+        let (_, meta) =
+            SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+        let file = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+        let json = meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(METADATA_KEY))
+            .ok_or_else(|| bad(format!("no {METADATA_KEY:?} metadata: not a strata training checkpoint")))?;
+        let header: Header = serde_json::from_str(json).map_err(|e| bad(format!("checkpoint header: {e}")))?;
+        if header.format != FORMAT {
+            return Err(bad(format!("format {:?} is not {FORMAT:?}", header.format)));
+        }
+        if header.element != T::NAME {
+            return Err(bad(format!("the checkpoint holds {} values, the model {}", header.element, T::NAME)));
+        }
+        let tensor = |name: &str, dtype: Dtype| -> Result<(Vec<usize>, &[u8])> {
+            let view = file.tensor(name).map_err(|_| bad(format!("missing tensor '{name}'")))?;
+            if view.dtype() != dtype {
+                return Err(bad(format!("tensor '{name}' is {:?}, expected {dtype:?}", view.dtype())));
+            }
+            Ok((view.shape().to_vec(), view.data()))
+        };
+        let elements = |name: &str| -> Result<Tensor<T>> {
+            let (shape, data) = tensor(name, dtype_of::<T>())?;
+            Tensor::from_vec(data.chunks_exact(T::BYTES).map(T::read_le).collect(), shape)
+        };
+        let stream = |text: &str, what: &str| -> Result<u128> {
+            text.parse::<u128>().map_err(|_| bad(format!("{what}: {text:?} is not a stream position")))
+        };
+        let mut expected: Vec<String> = Vec::new();
+        let mut weights = Vec::with_capacity(header.weights.len());
+        for name in &header.weights {
+            let key = format!("weights/{name}");
+            weights.push((name.clone(), elements(&key)?));
+            expected.push(key);
+        }
+        let mut slots = Vec::with_capacity(header.optimizer_slots.len());
+        for (name, count) in &header.optimizer_slots {
+            let mut buffers = Vec::new();
+            for k in 0..*count {
+                let key = format!("optimizer/{name}/{k}");
+                buffers.push(elements(&key)?.to_vec());
+                expected.push(key);
+            }
+            slots.push((name.clone(), buffers));
+        }
+        let (_, order_bytes) = tensor("loader/order", Dtype::U64)?;
+        expected.push("loader/order".into());
+        let loader_order = order_bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(c);
+                usize::try_from(u64::from_le_bytes(word)).map_err(|_| bad("loader/order: a row index overflows".into()))
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let mut callbacks = Vec::with_capacity(header.callbacks.len());
+        for (i, (kind, names, tensors)) in header.callbacks.iter().enumerate() {
+            let key = format!("callbacks/{i}/values");
+            let (_, data) = tensor(&key, Dtype::F64)?;
+            expected.push(key.clone());
+            let values: Vec<f64> = data.chunks_exact(8).map(f64::read_le).collect();
+            if values.len() != names.len() {
+                return Err(bad(format!("{key}: {} values for {} names", values.len(), names.len())));
+            }
+            let mut state = CallbackState {
+                kind: kind.clone(),
+                values: names.iter().cloned().zip(values).collect(),
+                tensors: Vec::new(),
+            };
+            for k in 0..*tensors {
+                let key = format!("callbacks/{i}/tensors/{k}");
+                state.tensors.push(elements(&key)?);
+                expected.push(key);
+            }
+            callbacks.push(state);
+        }
+        let mut unexpected: Vec<&str> = file.names().into_iter().filter(|n| !expected.iter().any(|e| e == n)).collect();
+        unexpected.sort_unstable();
+        if let Some(name) = unexpected.first() {
+            return Err(bad(format!("unexpected tensor '{name}'")));
+        }
+        let history = History::from_csv(&header.history_csv).map_err(|e| bad(format!("history: {e}")))?;
+        if history.epochs() != header.epochs_done {
+            return Err(bad(format!(
+                "history has {} rows for {} completed epochs",
+                history.epochs(),
+                header.epochs_done
+            )));
+        }
+        Ok(Checkpoint {
+            epochs_done: header.epochs_done,
+            finished: header.finished,
+            settings: header.settings,
+            history,
+            weights,
+            optimizer: OptimizerState {
+                iterations: header.iterations,
+                learning_rate: f64::from_bits(header.learning_rate_bits),
+                slots,
+            },
+            loader_order,
+            loader_stream: header.loader_stream.as_deref().map(|s| stream(s, "loader stream")).transpose()?,
+            augment_stream: stream(&header.augment_stream, "augmentation stream")?,
+            layer_streams: header
+                .layer_streams
+                .iter()
+                .map(|(n, p)| Ok((n.clone(), stream(p, n)?)))
+                .collect::<Result<Vec<_>>>()?,
+            callbacks,
+        })
+    }
+}
+
+fn dtype_of<T: Element>() -> Dtype {
+    if T::BYTES == 4 {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    }
+}
+
+/// A short fingerprint of a tensor's shape and every value's bits, so a resumed run can tell
+/// that its data is the data the checkpoint was trained on.
+pub(crate) fn fingerprint<T: Element>(t: &Tensor<T>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in t.data() {
+        // Widening f32 to f64 is exact, so distinct values give distinct words.
+        h = (h ^ v.f64().to_bits()).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(5);
+    }
+    format!("{} values {:016x}", t.shape(), h)
+}
