@@ -66,6 +66,24 @@ use crate::nn::Network;
 use crate::tensor::{Element, Tensor};
 use safetensors::{Dtype, SafeTensors};
 
+/// Largest safetensors header (the JSON before the tensors' bytes) accepted: 2 MiB, about
+/// 20,000 tensors. Parsing a header costs about 15 times its size in memory, so the cap keeps a
+/// hostile one (a million empty tensors) within a few tens of MiB.
+pub const MAX_HEADER_BYTES: u64 = 2 << 20;
+
+/// Refuse a safetensors file whose declared header exceeds [`MAX_HEADER_BYTES`] before parsing it.
+pub(crate) fn check_header_size(bytes: &[u8], path: &Path) -> Result<()> {
+    let declared = bytes.get(..8).map(|b| b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)));
+    match declared {
+        Some(n) if n > MAX_HEADER_BYTES => Err(Error::Parse {
+            path: path.to_path_buf(),
+            line: 0,
+            message: format!("the header declares {n} bytes, over the cap of {MAX_HEADER_BYTES}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn dtype_of<T: Element>() -> Dtype {
     if T::BYTES == 4 {
         Dtype::F32
@@ -120,6 +138,7 @@ pub fn load_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>
 /// As [`load_weights`].
 pub fn load_weights_from_bytes<T: Element>(network: &dyn Network<T>, bytes: &[u8], path: &Path) -> Result<()> {
     let bad = |message: String| Error::Parse { path: path.to_path_buf(), line: 0, message };
+    check_header_size(bytes, path)?;
     let file = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
     let named = network.named_params();
     // Sorted so the message is the same on every run (the header is a map).

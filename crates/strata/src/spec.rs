@@ -28,6 +28,9 @@ pub struct Spec {
     /// Training settings.
     #[serde(default)]
     pub fit: FitSpec,
+    /// The file the spec was read from (errors name it).
+    #[serde(skip)]
+    pub origin: std::path::PathBuf,
 }
 
 /// The `[data]` table.
@@ -86,6 +89,9 @@ pub struct ModelSpec {
     /// The layers, in order (filled from `layers` by [`Spec::parse`], which knows their lines).
     #[serde(skip)]
     pub layers: Vec<LayerSpec>,
+    /// The line of each layer in the spec file.
+    #[serde(skip)]
+    pub layer_lines: Vec<usize>,
     #[serde(rename = "layers")]
     raw_layers: Vec<toml::Spanned<Value>>,
     /// Seed of the initial weights (default: `fit.seed`).
@@ -615,7 +621,9 @@ impl Spec {
             let layer = LayerSpec::deserialize(raw.into_inner())
                 .map_err(|e| error(line, format!("layer: {}", e.message().trim())))?;
             spec.model.layers.push(layer);
+            spec.model.layer_lines.push(line);
         }
+        spec.origin = origin.to_path_buf();
         Ok(spec)
     }
 

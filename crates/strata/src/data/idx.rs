@@ -3,7 +3,8 @@
 //! Header: two zero bytes, an element-type byte (0x08: unsigned byte), the number of dimensions,
 //! then each dimension as a big-endian u32. Every size is checked before memory is reserved for
 //! it: the data is read incrementally, so a header that declares more than the file holds fails
-//! at the end of the file, not with a huge allocation.
+//! at the end of the file, not with a huge allocation. A large gzip stream is first decompressed
+//! only to count its bytes, so a bomb that declares more than it holds never occupies memory.
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -16,6 +17,11 @@ use std::path::{Path, PathBuf};
 
 /// Largest element count accepted from a header (4 GiB of bytes): far above any IDX dataset.
 pub const MAX_ELEMENTS: usize = 1 << 32;
+
+/// Gzip IDX files declaring more bytes than this are decompressed twice, first only to count, so
+/// a hostile one never occupies more than this (Fashion-MNIST's largest file, 44.9 MiB, is read
+/// in one pass).
+pub const SINGLE_PASS_BYTES: usize = 48 << 20;
 
 /// An IDX array of unsigned bytes.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,9 +58,40 @@ pub fn read_idx_from(path: &Path, mut reader: impl Read) -> Result<IdxArray> {
         read_up_to(&mut reader, &mut magic).map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
     let head = std::io::Cursor::new(magic.get(..n).unwrap_or_default().to_vec());
     if n == 2 && magic == [0x1f, 0x8b] {
-        read_idx_stream(path, GzDecoder::new(head.chain(reader)))
+        // A stream that declares more than it holds (a gzip bomb cut short) must be refused
+        // without holding what it decompresses to. Up to SINGLE_PASS_BYTES that costs nothing
+        // (reading stops at the declared size); above, a first pass only counts the bytes.
+        let mut compressed = Vec::new();
+        head.chain(reader)
+            .read_to_end(&mut compressed)
+            .map_err(|e| parse_error(path, format!("cannot read the file: {e}")))?;
+        let (dims, count) = read_header(path, &mut GzDecoder::new(compressed.as_slice()))?;
+        if count > SINGLE_PASS_BYTES {
+            let mut decoder = GzDecoder::new(compressed.as_slice());
+            let total =
+                std::io::copy(&mut decoder.by_ref().take(header_len(&dims) + count as u64), &mut std::io::sink())
+                    .map_err(|e| parse_error(path, format!("cannot decompress: {e}")))?;
+            check_count(path, &dims, count, total.saturating_sub(header_len(&dims)) as usize)?;
+        }
+        read_idx_stream(path, GzDecoder::new(compressed.as_slice()))
     } else {
         read_idx_stream(path, head.chain(reader))
+    }
+}
+
+/// Bytes of an IDX header with these dimensions.
+fn header_len(dims: &[usize]) -> u64 {
+    4 + 4 * dims.len() as u64
+}
+
+fn check_count(path: &Path, dims: &[usize], count: usize, held: usize) -> Result<()> {
+    if held == count {
+        Ok(())
+    } else {
+        Err(parse_error(
+            path,
+            format!("truncated data: the header declares {dims:?} = {count} bytes, the file holds {held}"),
+        ))
     }
 }
 
@@ -75,8 +112,21 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// # Errors
 /// As [`read_idx`].
 pub fn read_idx_stream(path: &Path, mut r: impl Read) -> Result<IdxArray> {
+    let (dims, count) = read_header(path, &mut r)?;
+    let mut data = Vec::new();
+    // `take` bounds the read; the vector grows only as bytes actually arrive.
+    r.by_ref()
+        .take(count as u64)
+        .read_to_end(&mut data)
+        .map_err(|e| parse_error(path, format!("cannot read the data: {e}")))?;
+    check_count(path, &dims, count, data.len())?;
+    Ok(IdxArray { dims, data })
+}
+
+/// The header's dimensions and their product, checked.
+fn read_header(path: &Path, r: &mut impl Read) -> Result<(Vec<usize>, usize)> {
     let mut header = [0u8; 4];
-    let got = read_up_to(&mut r, &mut header).map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
+    let got = read_up_to(r, &mut header).map_err(|e| parse_error(path, format!("cannot read the header: {e}")))?;
     if got < 4 {
         return Err(parse_error(path, format!("truncated header: {got} of 4 bytes")));
     }
@@ -103,7 +153,7 @@ pub fn read_idx_stream(path: &Path, mut r: impl Read) -> Result<IdxArray> {
     let mut count: usize = 1;
     for i in 0..rank {
         let mut d = [0u8; 4];
-        if read_up_to(&mut r, &mut d).map_err(|e| parse_error(path, e.to_string()))? < 4 {
+        if read_up_to(r, &mut d).map_err(|e| parse_error(path, e.to_string()))? < 4 {
             return Err(parse_error(path, format!("truncated header: dimension {i} of {rank} missing")));
         }
         let d = u32::from_be_bytes(d) as usize;
@@ -115,19 +165,7 @@ pub fn read_idx_stream(path: &Path, mut r: impl Read) -> Result<IdxArray> {
         })?;
         dims.push(d);
     }
-    let mut data = Vec::new();
-    // `take` bounds the read; the vector grows only as bytes actually arrive.
-    r.by_ref()
-        .take(count as u64)
-        .read_to_end(&mut data)
-        .map_err(|e| parse_error(path, format!("cannot read the data: {e}")))?;
-    if data.len() != count {
-        return Err(parse_error(
-            path,
-            format!("truncated data: the header declares {dims:?} = {count} bytes, the file holds {}", data.len()),
-        ));
-    }
-    Ok(IdxArray { dims, data })
+    Ok((dims, count))
 }
 
 /// Fashion-MNIST's class names, by label.

@@ -201,6 +201,7 @@ impl<T: Element> Checkpoint<T> {
     /// As [`Checkpoint::load`].
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let bad = |message: String| Error::Parse { path: path.to_path_buf(), line: 0, message };
+        crate::io::check_header_size(bytes, path)?;
         let (_, meta) =
             SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
         let file = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
