@@ -28,3 +28,144 @@ pub fn num_threads() -> usize {
 pub fn set_num_threads(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
+
+/// Run `first` on this thread and `second` on strata's helper thread, and return when both are
+/// done: the second core for work too small for a thread pool's wake-up (tens of microseconds)
+/// to pay, such as the halves of a W2 matrix product (about 30 us each).
+///
+/// The helper spins for a while after each job before it sleeps, so the jobs of a training
+/// step find it awake (as OpenMP's workers do). One caller at a time uses it; a concurrent or
+/// nested call runs both closures on the calling thread, in order.
+pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(first: A, second: B) {
+    let Some(helper) = helper::HELPER.as_ref() else {
+        first();
+        second();
+        return;
+    };
+    let Ok(_turn) = helper.busy.try_lock() else {
+        first();
+        second();
+        return;
+    };
+    let mut second = Some(second);
+    // SAFETY: `data` points at `second` on this stack frame, which outlives the job: this
+    // function does not return before the helper has marked the job done.
+    unsafe { helper.post(helper::Job { call: helper::call_once::<B>, data: (&mut second as *mut Option<B>).cast() }) };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(first));
+    let helper_panicked = helper.wait();
+    if let Err(payload) = result {
+        std::panic::resume_unwind(payload);
+    }
+    assert!(!helper_panicked, "a job on strata's helper thread panicked");
+}
+
+mod helper {
+    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+    use std::sync::{LazyLock, Mutex};
+    use std::thread::Thread;
+    use std::time::{Duration, Instant};
+
+    const IDLE: u8 = 0;
+    const POSTED: u8 = 1;
+    const DONE: u8 = 2;
+    const PANICKED: u8 = 3;
+    /// How long the helper spins for the next job before it sleeps.
+    const SPIN: Duration = Duration::from_micros(200);
+
+    /// A type-erased `FnOnce` on the poster's stack.
+    pub(super) struct Job {
+        pub(super) call: unsafe fn(*mut ()),
+        pub(super) data: *mut (),
+    }
+
+    /// # Safety
+    /// `data` must point at a live `Option<F>`.
+    pub(super) unsafe fn call_once<F: FnOnce()>(data: *mut ()) {
+        if let Some(f) = (*data.cast::<Option<F>>()).take() {
+            f();
+        }
+    }
+
+    pub(super) struct Helper {
+        pub(super) busy: Mutex<()>,
+        state: AtomicU8,
+        call: AtomicPtr<()>,
+        data: AtomicPtr<()>,
+        sleeping: AtomicBool,
+        thread: Thread,
+    }
+
+    /// Started on first use; `None` when threads cannot be spawned (then `join` runs serially).
+    pub(super) static HELPER: LazyLock<Option<&'static Helper>> = LazyLock::new(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("strata-helper".into()).spawn(move || {
+            let helper: &'static Helper = Box::leak(Box::new(Helper {
+                busy: Mutex::new(()),
+                state: AtomicU8::new(IDLE),
+                call: AtomicPtr::new(std::ptr::null_mut()),
+                data: AtomicPtr::new(std::ptr::null_mut()),
+                sleeping: AtomicBool::new(false),
+                thread: std::thread::current(),
+            }));
+            if tx.send(helper).is_ok() {
+                helper.serve();
+            }
+        });
+        spawned.ok().and_then(|_| rx.recv().ok())
+    });
+
+    impl Helper {
+        /// # Safety
+        /// The job's data must stay alive until [`Helper::wait`] returns.
+        pub(super) unsafe fn post(&self, job: Job) {
+            self.call.store(job.call as *mut (), Ordering::Relaxed);
+            self.data.store(job.data, Ordering::Relaxed);
+            self.state.store(POSTED, Ordering::Release);
+            if self.sleeping.load(Ordering::SeqCst) {
+                self.thread.unpark();
+            }
+        }
+
+        /// Wait for the posted job; true when it panicked.
+        pub(super) fn wait(&self) -> bool {
+            loop {
+                match self.state.load(Ordering::Acquire) {
+                    DONE | PANICKED => break,
+                    _ => std::hint::spin_loop(),
+                }
+            }
+            let panicked = self.state.load(Ordering::Relaxed) == PANICKED;
+            self.state.store(IDLE, Ordering::Relaxed);
+            panicked
+        }
+
+        fn serve(&self) {
+            loop {
+                let since = Instant::now();
+                let mut spins = 0u32;
+                while self.state.load(Ordering::Acquire) != POSTED {
+                    spins = spins.wrapping_add(1);
+                    if spins % 64 == 0 && since.elapsed() > SPIN {
+                        self.sleeping.store(true, Ordering::SeqCst);
+                        // Re-check after announcing sleep, so a post in between is not missed.
+                        if self.state.load(Ordering::SeqCst) != POSTED {
+                            std::thread::park();
+                        }
+                        self.sleeping.store(false, Ordering::SeqCst);
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                let call = self.call.load(Ordering::Relaxed);
+                let data = self.data.load(Ordering::Relaxed);
+                // SAFETY: `post` stored a `call_once::<F>` with its matching data, alive until
+                // the poster's `wait` returns, which is after the state below is stored.
+                let outcome = std::panic::catch_unwind(|| unsafe {
+                    let call: unsafe fn(*mut ()) = std::mem::transmute(call);
+                    call(data)
+                });
+                self.state.store(if outcome.is_ok() { DONE } else { PANICKED }, Ordering::Release);
+            }
+        }
+    }
+}

@@ -1,13 +1,12 @@
 //! The gradient store returned by `backward()`, and the no-gradient mode for inference.
 
 use crate::error::Result;
-use crate::tensor::{Element, Tensor, TensorId};
+use crate::tensor::{Element, IdMap, Tensor, TensorId};
 use std::cell::Cell;
-use std::collections::HashMap;
 
 /// Gradients by tensor identity, as returned by [`Tensor::backward`].
 pub struct Gradients<T: Element = f32> {
-    map: HashMap<TensorId, Tensor<T>>,
+    map: IdMap<Tensor<T>>,
 }
 
 impl<T: Element> std::fmt::Debug for Gradients<T> {
@@ -25,7 +24,7 @@ impl<T: Element> Default for Gradients<T> {
 impl<T: Element> Gradients<T> {
     /// An empty store.
     pub fn new() -> Self {
-        Gradients { map: HashMap::new() }
+        Gradients { map: IdMap::default() }
     }
 
     /// The gradient of `tensor`, if it received one.

@@ -15,8 +15,7 @@ pub use gradcheck::{gradcheck, GradcheckConfig, GradcheckReport};
 pub use gradients::{is_grad_enabled, no_grad, Gradients, NoGradGuard};
 
 use crate::error::{Error, Result};
-use crate::tensor::{Element, Tensor};
-use std::collections::HashSet;
+use crate::tensor::{Element, IdSet, Tensor};
 
 /// The derivative of one op: given the upstream gradient, the gradients of its inputs.
 pub(crate) trait Backward<T: Element>: Send + Sync {
@@ -103,7 +102,7 @@ impl<T: Element> Tensor<T> {
 /// such as unrolled RNNs must not overflow the stack).
 fn topological_order<T: Element>(root: &Tensor<T>) -> Result<Vec<Tensor<T>>> {
     let mut order = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = IdSet::default();
     let mut stack = vec![(root.clone(), false)];
     while let Some((tensor, children_done)) = stack.pop() {
         if children_done {

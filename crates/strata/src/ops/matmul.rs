@@ -30,43 +30,154 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
-/// Products smaller than this many multiply-adds run on one thread: below it, waking a second
-/// thread costs more than it saves (measured at the W2 shapes, docs/performance.md).
+/// From this many multiply-adds up, gemm's own threading takes over (it splits the packed
+/// panels; at smaller sizes its synchronisation costs more than it gains).
 const PARALLEL_MIN_MACS: usize = 1 << 22;
+
+/// From this many multiply-adds up to [`PARALLEL_MIN_MACS`], the product is cut in two halves
+/// along its longest side (rows, columns, or the inner dimension), each computed by a
+/// single-threaded kernel on strata's helper thread and this one: the W2 shapes (32x784 by
+/// 784x128 is 2^21.6) gain from a second core this way, where gemm's own fine-grained split
+/// loses (docs/performance.md).
+const SPLIT_MIN_MACS: usize = 1 << 20;
 
 /// `out = a·b` (row-major, `a.rows x b.cols`), or `out += a·b` when `accumulate` (how a bias
 /// already broadcast into `out` is added for free).
 pub(crate) fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
-    debug_assert!(a.cols == b.rows && out.len() == a.rows * b.cols);
+    assert!(a.cols == b.rows && out.len() == a.rows * b.cols, "gemm: operand sizes do not fit");
     debug_assert!(a.data.len() >= a.rows * a.cols && b.data.len() >= b.rows * b.cols);
     if out.is_empty() {
         return;
     }
     let threads = crate::threads::num_threads();
-    let parallelism = if threads > 1 && a.rows * a.cols * b.cols >= PARALLEL_MIN_MACS {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
+    let macs = a.rows * a.cols * b.cols;
+    let job = Gemm {
+        m: a.rows,
+        n: b.cols,
+        k: a.cols,
+        out: SendPtr(out.as_mut_ptr()),
+        out_row_stride: b.cols as isize,
+        a: SendPtr(a.data.as_ptr() as *mut T),
+        a_strides: (a.row_stride, a.col_stride),
+        b: SendPtr(b.data.as_ptr() as *mut T),
+        b_strides: (b.row_stride, b.col_stride),
+        accumulate,
     };
-    // SAFETY: the sizes were checked above (and by the callers' shape checks): each operand lies
-    // within its slice under its strides, and `out` is a distinct, exclusively borrowed buffer.
-    // `T` is f32 or f64 (Element is sealed), the types gemm dispatches on.
-    unsafe {
+    // SAFETY (all three calls): the sizes were checked above (and by the callers' shape checks):
+    // each operand lies within its slice under its strides, `out` is a distinct, exclusively
+    // borrowed buffer, and the two halves of a split write disjoint elements of it.
+    if threads > 1 && macs >= PARALLEL_MIN_MACS {
+        unsafe { job.run(gemm::Parallelism::Rayon(threads)) }
+    } else if threads > 1 && macs >= SPLIT_MIN_MACS && job.k > job.m.max(job.n) {
+        // Split along k: each half sums over half the inner dimension, the second into a
+        // scratch buffer that is then added. For x·W this gives each core the same rows of W
+        // that it gets in the kernel gradient (rows of xᵀ·g) and in the optimizer's halves, so
+        // each core keeps touching the same half of the weights and no cache lines bounce.
+        let mut scratch = vec![T::zero(); job.m * job.n];
+        let (first, second) = job.k_halves(&mut scratch);
+        crate::threads::join(
+            || unsafe { first.run(gemm::Parallelism::None) },
+            || unsafe { second.run(gemm::Parallelism::None) },
+        );
+        out.iter_mut().zip(&scratch).for_each(|(o, s)| *o = *o + *s);
+    } else if threads > 1 && macs >= SPLIT_MIN_MACS {
+        let (first, second) = job.halves();
+        crate::threads::join(
+            || unsafe { first.run(gemm::Parallelism::None) },
+            || unsafe { second.run(gemm::Parallelism::None) },
+        );
+    } else {
+        unsafe { job.run(gemm::Parallelism::None) }
+    }
+}
+
+/// A raw pointer that may cross to the other half's thread (the halves touch disjoint memory).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: only used for the two halves of one product, which read shared operands and write
+// disjoint parts of the output while the caller's borrows keep every buffer alive.
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// One product in raw form, so it can be cut into halves that view the same buffers.
+#[derive(Clone, Copy)]
+struct Gemm<T> {
+    m: usize,
+    n: usize,
+    k: usize,
+    out: SendPtr<T>,
+    out_row_stride: isize,
+    a: SendPtr<T>,
+    a_strides: (isize, isize),
+    b: SendPtr<T>,
+    b_strides: (isize, isize),
+    accumulate: bool,
+}
+
+impl<T: Element> Gemm<T> {
+    /// Two products covering this one: the output's rows split when it has more rows than
+    /// columns (the halves share `b`), else its columns (they share `a`).
+    fn halves(self) -> (Self, Self) {
+        if self.m >= self.n {
+            let m1 = self.m / 2;
+            let second = Gemm {
+                m: self.m - m1,
+                // SAFETY: row m1 lies inside both buffers (m1 < m).
+                out: SendPtr(unsafe { self.out.0.offset(m1 as isize * self.out_row_stride) }),
+                a: SendPtr(unsafe { self.a.0.offset(m1 as isize * self.a_strides.0) }),
+                ..self
+            };
+            (Gemm { m: m1, ..self }, second)
+        } else {
+            let n1 = self.n / 2;
+            let second = Gemm {
+                n: self.n - n1,
+                // SAFETY: column n1 lies inside both buffers (n1 < n).
+                out: SendPtr(unsafe { self.out.0.add(n1) }),
+                b: SendPtr(unsafe { self.b.0.offset(n1 as isize * self.b_strides.1) }),
+                ..self
+            };
+            (Gemm { n: n1, ..self }, second)
+        }
+    }
+
+    /// Two products over the halves of the inner dimension: the first accumulates into `out`
+    /// as this one would, the second writes `scratch` (`m x n`, row-major), to be added.
+    fn k_halves(self, scratch: &mut [T]) -> (Self, Self) {
+        let k1 = self.k / 2;
+        let second = Gemm {
+            k: self.k - k1,
+            out: SendPtr(scratch.as_mut_ptr()),
+            out_row_stride: self.n as isize,
+            // SAFETY: column k1 of a and row k1 of b lie inside their buffers (k1 < k).
+            a: SendPtr(unsafe { self.a.0.offset(k1 as isize * self.a_strides.1) }),
+            b: SendPtr(unsafe { self.b.0.offset(k1 as isize * self.b_strides.0) }),
+            accumulate: false,
+            ..self
+        };
+        (Gemm { k: k1, ..self }, second)
+    }
+
+    /// # Safety
+    /// The pointers must cover the sizes and strides, and `out` must not be read or written
+    /// elsewhere meanwhile.
+    unsafe fn run(self, parallelism: gemm::Parallelism) {
+        // `T` is f32 or f64 (Element is sealed), the types gemm dispatches on.
         gemm::gemm(
-            a.rows,
-            b.cols,
-            a.cols,
-            out.as_mut_ptr(),
+            self.m,
+            self.n,
+            self.k,
+            self.out.0,
             1,
-            b.cols as isize,
-            accumulate, // read `out` (scaled by the next-but-one argument) or overwrite it
-            a.data.as_ptr(),
-            a.col_stride,
-            a.row_stride,
-            b.data.as_ptr(),
-            b.col_stride,
-            b.row_stride,
-            if accumulate { T::one() } else { T::zero() },
+            self.out_row_stride,
+            self.accumulate, // read `out` (scaled by the next-but-one argument) or overwrite it
+            self.a.0,
+            self.a_strides.1,
+            self.a_strides.0,
+            self.b.0,
+            self.b_strides.1,
+            self.b_strides.0,
+            if self.accumulate { T::one() } else { T::zero() },
             T::one(),
             false,
             false,

@@ -34,7 +34,7 @@ impl<T: Element> UpdateRule<T> for Adadelta {
     fn slots(&self) -> usize {
         2
     }
-    fn update(&self, _t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
+    fn update(&self, _t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let [v, u] = slots else { unreachable!("the driver allocates slots() buffers") };
         let (rho, eps) = (T::of(self.rho), T::of(self.epsilon));
         for i in 0..w.len() {

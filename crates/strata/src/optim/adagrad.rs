@@ -34,7 +34,7 @@ impl<T: Element> UpdateRule<T> for Adagrad {
     fn slots(&self) -> usize {
         1
     }
-    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
+    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let [sum] = slots else { unreachable!("the driver allocates slots() buffers") };
         if t == 1 {
             sum.iter_mut().for_each(|s| *s = T::of(self.initial_accumulator_value));

@@ -49,7 +49,7 @@ impl<T: Element> UpdateRule<T> for Adam {
             2
         }
     }
-    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
+    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let (m, rest) = slots.split_first_mut().expect("the driver allocates slots() buffers");
         let (v, rest) = rest.split_first_mut().expect("the driver allocates slots() buffers");
         let (b1, b2, eps) = (T::of(self.beta_1), T::of(self.beta_2), T::of(self.epsilon));

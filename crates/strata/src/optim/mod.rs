@@ -24,16 +24,15 @@ pub use sgd::Sgd;
 use crate::autograd::Gradients;
 use crate::error::{Error, Result};
 use crate::nn::Param;
-use crate::tensor::{Element, TensorId};
+use crate::tensor::{Element, IdMap};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// The per-parameter math of one algorithm.
 pub trait UpdateRule<T: Element>: Send + Sync {
     /// How many state buffers (of the parameter's size) it keeps: SGD 0, momentum 1, Adam 2.
     fn slots(&self) -> usize;
     /// Update `w` in place from its gradient `g` at step `t` (from 1) with learning rate `lr`.
-    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]);
+    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [&mut [T]]);
 }
 
 /// Gradient clipping, applied before the update.
@@ -134,10 +133,28 @@ impl OptimizerConfig {
             weight_decay,
             schedule: None,
             clip: None,
-            slots: HashMap::new(),
+            slots: IdMap::default(),
             iterations: 0,
         })
     }
+}
+
+/// Parameters of at least this many elements are updated by two threads, each taking half.
+const SPLIT_MIN_ELEMENTS: usize = 1 << 15;
+
+/// Whether every value is finite, in one vectorizable pass: `v * 0` is 0 for a finite `v` and
+/// NaN for an infinity or NaN, and a sum with a NaN stays NaN (a search for the first bad value
+/// would branch per element and run several times slower).
+fn all_finite<T: Element>(values: &[T]) -> bool {
+    let mut lanes = [T::zero(); 16];
+    let mut chunks = values.chunks_exact(16);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = *lane + v * T::zero();
+        }
+    }
+    let tail = chunks.remainder().iter().fold(T::zero(), |acc, &v| acc + v * T::zero());
+    (lanes.iter().fold(tail, |acc, &l| acc + l)).is_finite()
 }
 
 /// Checks a hyper-parameter's range with a message naming it and its value.
@@ -166,7 +183,7 @@ pub struct Optimizer<T: Element = f32> {
     weight_decay: f64,
     schedule: Option<Schedule>,
     clip: Option<Clip>,
-    slots: HashMap<TensorId, Vec<Vec<T>>>,
+    slots: IdMap<Vec<Vec<T>>>,
     iterations: u64,
 }
 
@@ -227,19 +244,21 @@ impl<T: Element> Optimizer<T> {
                     p.shape()
                 ))
             })?;
-            if g.shape() != &p.shape() {
+            let value = p.value();
+            if g.shape() != value.shape() {
                 return Err(Error::mismatch(
                     "optimizer",
-                    &p.shape(),
+                    value.shape(),
                     g.shape(),
                     format!("gradient of '{}' has the wrong shape", p.name()),
                 ));
             }
-            if let Some(bad) = g.data().iter().find(|v| !v.is_finite()) {
+            if !all_finite(g.data()) {
                 // Refused before any parameter changes: a step never makes weights non-finite.
+                let bad = g.data().iter().find(|v| !v.is_finite()).map_or(f64::NAN, |v| v.f64());
                 return Err(Error::NonFinite {
                     context: format!("gradient of parameter '{}' {}", p.name(), p.shape()),
-                    value: bad.f64(),
+                    value: bad,
                 });
             }
             // Borrowed: copied only if clipping has to change it.
@@ -250,6 +269,7 @@ impl<T: Element> Optimizer<T> {
         self.iterations += 1;
         let t = self.iterations;
         let decay = T::of(lr * self.weight_decay);
+        let threads = crate::threads::num_threads();
         for (p, g) in trainable.iter().zip(&gradients) {
             let slots = self.slots.entry(p.id()).or_insert_with(|| vec![vec![T::zero(); g.len()]; self.rule.slots()]);
             let rule = &self.rule;
@@ -257,7 +277,23 @@ impl<T: Element> Optimizer<T> {
                 if decay != T::zero() {
                     w.iter_mut().for_each(|v| *v = *v - decay * *v);
                 }
-                rule.update(t, T::of(lr), w, g, slots);
+                if threads > 1 && w.len() >= SPLIT_MIN_ELEMENTS {
+                    // Elementwise rules split anywhere with the same result. The halves match
+                    // the row halves a split matrix product wrote the gradient in, so each core
+                    // updates what its own cache holds.
+                    let mid = w.len() / 2;
+                    let (w1, w2) = w.split_at_mut(mid);
+                    let (g1, g2) = g.split_at(mid);
+                    let (mut s1, mut s2): (Vec<&mut [T]>, Vec<&mut [T]>) =
+                        slots.iter_mut().map(|s| s.split_at_mut(mid)).unzip();
+                    crate::threads::join(
+                        || rule.update(t, T::of(lr), w1, g1, &mut s1),
+                        || rule.update(t, T::of(lr), w2, g2, &mut s2),
+                    );
+                } else {
+                    let mut views: Vec<&mut [T]> = slots.iter_mut().map(Vec::as_mut_slice).collect();
+                    rule.update(t, T::of(lr), w, g, &mut views);
+                }
             });
         }
         Ok(())
@@ -283,7 +319,7 @@ impl<T: Element> Optimizer<T> {
     /// # Errors
     /// When a buffer names no parameter, is missing, or has the wrong count or length (named).
     pub(crate) fn restore(&mut self, named: &[(String, &Param<T>)], state: OptimizerState<T>) -> Result<()> {
-        let mut slots = HashMap::new();
+        let mut slots = IdMap::default();
         for (name, buffers) in state.slots {
             let (_, param) = named.iter().find(|(n, _)| *n == name).ok_or_else(|| {
                 Error::invalid("optimizer state", format!("buffers for '{name}', which the network does not have"))

@@ -41,7 +41,7 @@ impl<T: Element> UpdateRule<T> for Nadam {
     fn slots(&self) -> usize {
         2
     }
-    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
+    fn update(&self, t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let [m, v] = slots else { unreachable!("the driver allocates slots() buffers") };
         // The product of mu_1..mu_t is recomputed (t multiplications) rather than stored, so the
         // rule keeps no state beyond its slots.

@@ -39,7 +39,7 @@ impl<T: Element> UpdateRule<T> for RmsProp {
     fn slots(&self) -> usize {
         3
     }
-    fn update(&self, _t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
+    fn update(&self, _t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let [v, avg, buf] = slots else { unreachable!("the driver allocates slots() buffers") };
         let (rho, eps, mom) = (T::of(self.rho), T::of(self.epsilon), T::of(self.momentum));
         for i in 0..w.len() {

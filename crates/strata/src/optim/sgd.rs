@@ -38,7 +38,7 @@ impl<T: Element> UpdateRule<T> for Sgd {
     fn slots(&self) -> usize {
         usize::from(self.momentum > 0.0)
     }
-    fn update(&self, _t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [Vec<T>]) {
+    fn update(&self, _t: u64, lr: T, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let [velocity] = slots else {
             w.iter_mut().zip(g).for_each(|(w, &g)| *w = *w - lr * g);
             return;
