@@ -4,7 +4,7 @@
 //! One node instead of three (matmul, broadcast, add): the bias is written into the output
 //! first and the product accumulated onto it, so there is no second pass and no temporary.
 
-use super::matmul::{gemm, MatRef};
+use super::matmul::{gemm, gemm_append, MatRef};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -32,10 +32,14 @@ impl<T: Element> Tensor<T> {
             Some(b) if b.dims() != [m] => {
                 return Err(Error::mismatch("linear", weight.shape(), b.shape(), format!("the bias must be [{m}]")));
             }
-            Some(b) => (0..n).for_each(|_| out.extend_from_slice(b.data())),
-            None => out.resize(n * m, T::zero()),
+            Some(b) => {
+                (0..n).for_each(|_| out.extend_from_slice(b.data()));
+                gemm(MatRef::new(self.data(), n, k, false), MatRef::new(weight.data(), k, m, false), &mut out, true);
+            }
+            None => {
+                gemm_append(MatRef::new(self.data(), n, k, false), MatRef::new(weight.data(), k, m, false), &mut out)
+            }
         }
-        gemm(MatRef::new(self.data(), n, k, false), MatRef::new(weight.data(), k, m, false), &mut out, bias.is_some());
         let inputs: Vec<&Tensor<T>> = std::iter::once(self).chain(std::iter::once(weight)).chain(bias).collect();
         Ok(Tensor::from_op(out, Shape::new([n, m]), &inputs, Linear))
     }

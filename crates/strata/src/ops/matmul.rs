@@ -45,8 +45,36 @@ const SPLIT_MIN_MACS: usize = 1 << 20;
 /// already broadcast into `out` is added for free).
 pub(crate) fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
     assert!(a.cols == b.rows && out.len() == a.rows * b.cols, "gemm: operand sizes do not fit");
+    // SAFETY: `out` is an exclusively borrowed, initialized buffer of the product's size.
+    unsafe { gemm_raw(a, b, out.as_mut_ptr(), accumulate) }
+}
+
+/// Append `a·b` to `out`'s spare capacity (reserved here), written once by the kernel.
+pub(crate) fn gemm_append<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut Vec<T>) {
+    assert!(a.cols == b.rows, "gemm: operand sizes do not fit");
+    let len = a.rows * b.cols;
+    out.reserve(len);
+    if a.cols == 0 {
+        // An empty sum: the kernel would have nothing to write.
+        out.resize(out.len() + len, T::zero());
+        return;
+    }
+    let spare = out.spare_capacity_mut();
+    // SAFETY: the spare capacity holds `len` elements; with `accumulate = false` the kernel
+    // writes every element of the product without reading it, so all `len` are initialized
+    // when `set_len` runs.
+    unsafe {
+        gemm_raw(a, b, spare.as_mut_ptr().cast::<T>(), false);
+        out.set_len(out.len() + len);
+    }
+}
+
+/// # Safety
+/// `out` must be valid for `a.rows * b.cols` writes (and reads when `accumulate`), and not be
+/// accessed elsewhere meanwhile.
+unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, accumulate: bool) {
     debug_assert!(a.data.len() >= a.rows * a.cols && b.data.len() >= b.rows * b.cols);
-    if out.is_empty() {
+    if a.rows == 0 || b.cols == 0 {
         return;
     }
     let threads = crate::threads::num_threads();
@@ -55,7 +83,7 @@ pub(crate) fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]
         m: a.rows,
         n: b.cols,
         k: a.cols,
-        out: SendPtr(out.as_mut_ptr()),
+        out: SendPtr(out),
         out_row_stride: b.cols as isize,
         a: SendPtr(a.data.as_ptr() as *mut T),
         a_strides: (a.row_stride, a.col_stride),
@@ -63,22 +91,25 @@ pub(crate) fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]
         b_strides: (b.row_stride, b.col_stride),
         accumulate,
     };
-    // SAFETY (all three calls): the sizes were checked above (and by the callers' shape checks):
-    // each operand lies within its slice under its strides, `out` is a distinct, exclusively
-    // borrowed buffer, and the two halves of a split write disjoint elements of it.
+    // SAFETY (every call below): the sizes were checked by the callers' shape checks: each
+    // operand lies within its slice under its strides, `out` is valid as the caller promised,
+    // and the two halves of a split write disjoint buffers or disjoint parts of `out`.
     if threads > 1 && macs >= PARALLEL_MIN_MACS {
-        unsafe { job.run(gemm::Parallelism::Rayon(threads)) }
+        job.run(gemm::Parallelism::Rayon(threads))
     } else if threads > 1 && macs >= SPLIT_MIN_MACS && job.k > job.m.max(job.n) {
         // Split along k: each half sums over half the inner dimension, the second into a
         // scratch buffer that is then added. For x·W this gives each core the same rows of W
         // that it gets in the kernel gradient (rows of xᵀ·g) and in the optimizer's halves, so
         // each core keeps touching the same half of the weights and no cache lines bounce.
-        let mut scratch = vec![T::zero(); job.m * job.n];
-        let (first, second) = job.k_halves(&mut scratch);
+        let mut scratch: Vec<T> = Vec::with_capacity(job.m * job.n);
+        let (first, second) = job.k_halves(scratch.spare_capacity_mut().as_mut_ptr().cast::<T>());
         crate::threads::join(
             || unsafe { first.run(gemm::Parallelism::None) },
             || unsafe { second.run(gemm::Parallelism::None) },
         );
+        // The second half wrote all m x n elements of the scratch (k - k/2 > 0 as k > 1).
+        scratch.set_len(job.m * job.n);
+        let out = std::slice::from_raw_parts_mut(out, job.m * job.n);
         out.iter_mut().zip(&scratch).for_each(|(o, s)| *o = *o + *s);
     } else if threads > 1 && macs >= SPLIT_MIN_MACS {
         let (first, second) = job.halves();
@@ -87,7 +118,7 @@ pub(crate) fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]
             || unsafe { second.run(gemm::Parallelism::None) },
         );
     } else {
-        unsafe { job.run(gemm::Parallelism::None) }
+        job.run(gemm::Parallelism::None)
     }
 }
 
@@ -143,11 +174,11 @@ impl<T: Element> Gemm<T> {
 
     /// Two products over the halves of the inner dimension: the first accumulates into `out`
     /// as this one would, the second writes `scratch` (`m x n`, row-major), to be added.
-    fn k_halves(self, scratch: &mut [T]) -> (Self, Self) {
+    fn k_halves(self, scratch: *mut T) -> (Self, Self) {
         let k1 = self.k / 2;
         let second = Gemm {
             k: self.k - k1,
-            out: SendPtr(scratch.as_mut_ptr()),
+            out: SendPtr(scratch),
             out_row_stride: self.n as isize,
             // SAFETY: column k1 of a and row k1 of b lie inside their buffers (k1 < k).
             a: SendPtr(unsafe { self.a.0.offset(k1 as isize * self.a_strides.1) }),
@@ -210,12 +241,12 @@ impl<T: Element> Tensor<T> {
     /// As [`Tensor::matmul`], for the transposed shapes.
     pub fn matmul_t(&self, transpose_lhs: bool, rhs: &Tensor<T>, transpose_rhs: bool) -> Result<Tensor<T>> {
         let (batch, m, k, n) = matmul_dims(self.shape(), transpose_lhs, rhs.shape(), transpose_rhs)?;
-        let mut out = vec![T::zero(); batch * m * n];
+        let mut out = Vec::with_capacity(batch * m * n);
         let (a_size, b_size) = (m * k, k * n);
         for i in 0..batch {
             let a = MatRef::new(&self.data()[i * a_size..(i + 1) * a_size], m, k, transpose_lhs);
             let b = MatRef::new(&rhs.data()[i * b_size..(i + 1) * b_size], k, n, transpose_rhs);
-            gemm(a, b, &mut out[i * m * n..(i + 1) * m * n], false);
+            gemm_append(a, b, &mut out);
         }
         let shape = if self.rank() == 3 { Shape::new([batch, m, n]) } else { Shape::new([m, n]) };
         Ok(Tensor::from_op(out, shape, &[self, rhs], MatMul { transpose_lhs, transpose_rhs }))

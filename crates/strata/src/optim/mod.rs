@@ -139,6 +139,9 @@ impl OptimizerConfig {
     }
 }
 
+/// Every built-in rule keeps at most 3 buffers per parameter (AMSGrad, centered RMSProp).
+const MAX_INLINE_SLOTS: usize = 4;
+
 /// Parameters of at least this many elements are updated by two threads, each taking half.
 const SPLIT_MIN_ELEMENTS: usize = 1 << 15;
 
@@ -290,6 +293,12 @@ impl<T: Element> Optimizer<T> {
                         || rule.update(t, T::of(lr), w1, g1, &mut s1),
                         || rule.update(t, T::of(lr), w2, g2, &mut s2),
                     );
+                } else if slots.len() <= MAX_INLINE_SLOTS {
+                    // Borrowed views on the stack: no allocation per parameter per step.
+                    let count = slots.len();
+                    let mut views: [&mut [T]; MAX_INLINE_SLOTS] = Default::default();
+                    views.iter_mut().zip(slots.iter_mut()).for_each(|(v, s)| *v = s.as_mut_slice());
+                    rule.update(t, T::of(lr), w, g, &mut views[..count]);
                 } else {
                     let mut views: Vec<&mut [T]> = slots.iter_mut().map(Vec::as_mut_slice).collect();
                     rule.update(t, T::of(lr), w, g, &mut views);
