@@ -5,17 +5,68 @@ use std::fmt;
 
 /// The dimensions of a tensor, outermost first (row-major). `[]` is a scalar.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Shape(Vec<usize>);
+pub struct Shape(Dims);
+
+/// Up to this many dimensions are stored inline: every tensor has a shape, and a heap
+/// allocation for each one was a visible share of a small training step.
+const INLINE_DIMS: usize = 6;
+
+/// The storage of a shape's dimensions: inline when short, else on the heap.
+#[derive(Clone)]
+enum Dims {
+    Inline(u8, [usize; INLINE_DIMS]),
+    Heap(Vec<usize>),
+}
+
+impl Dims {
+    fn from_slice(d: &[usize]) -> Self {
+        if d.len() <= INLINE_DIMS {
+            let mut inline = [0; INLINE_DIMS];
+            inline[..d.len()].copy_from_slice(d);
+            Dims::Inline(d.len() as u8, inline)
+        } else {
+            Dims::Heap(d.to_vec())
+        }
+    }
+}
+
+impl std::ops::Deref for Dims {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        match self {
+            Dims::Inline(len, d) => &d[..usize::from(*len)],
+            Dims::Heap(v) => v,
+        }
+    }
+}
+
+impl Default for Dims {
+    fn default() -> Self {
+        Dims::Inline(0, [0; INLINE_DIMS])
+    }
+}
+
+impl PartialEq for Dims {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+impl Eq for Dims {}
+impl std::hash::Hash for Dims {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
 
 impl Shape {
     /// A shape from its dimensions.
-    pub fn new(dims: impl Into<Vec<usize>>) -> Self {
-        Shape(dims.into())
+    pub fn new(dims: impl AsRef<[usize]>) -> Self {
+        Shape(Dims::from_slice(dims.as_ref()))
     }
 
     /// The shape of a scalar.
     pub fn scalar() -> Self {
-        Shape(Vec::new())
+        Shape(Dims::default())
     }
 
     /// The dimensions.
@@ -100,7 +151,7 @@ impl Shape {
                 }
             };
         }
-        Ok(Shape(out))
+        Ok(Shape(Dims::from_slice(&out)))
     }
 
     /// Strides for reading a tensor of this shape as if it had shape `target` (which it must
@@ -142,17 +193,17 @@ impl fmt::Debug for Shape {
 
 impl From<&[usize]> for Shape {
     fn from(d: &[usize]) -> Self {
-        Shape(d.to_vec())
+        Shape(Dims::from_slice(d))
     }
 }
 impl From<Vec<usize>> for Shape {
     fn from(d: Vec<usize>) -> Self {
-        Shape(d)
+        Shape(Dims::from_slice(&d))
     }
 }
 impl<const N: usize> From<[usize; N]> for Shape {
     fn from(d: [usize; N]) -> Self {
-        Shape(d.to_vec())
+        Shape(Dims::from_slice(&d))
     }
 }
 impl From<&Shape> for Shape {

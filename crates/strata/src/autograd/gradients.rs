@@ -22,6 +22,11 @@ impl<T: Element> Default for Gradients<T> {
 }
 
 impl<T: Element> Gradients<T> {
+    /// An empty store with room for `n` gradients.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Gradients { map: IdMap::with_capacity_and_hasher(n, Default::default()) }
+    }
+
     /// An empty store.
     pub fn new() -> Self {
         Gradients { map: IdMap::default() }

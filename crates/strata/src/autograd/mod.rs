@@ -65,7 +65,8 @@ impl<T: Element> Tensor<T> {
         }
         let order = topological_order(self)?;
         let _no_grad = no_grad();
-        let mut grads = Gradients::new();
+        // Sized for every tensor of the graph: the map never rehashes during the walk.
+        let mut grads = Gradients::with_capacity(2 * order.len());
         grads.accumulate(self, grad)?;
         // Reverse topological order: every consumer of a tensor runs before the tensor itself.
         for tensor in order.into_iter().rev() {

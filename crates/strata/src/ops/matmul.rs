@@ -77,8 +77,12 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, 
     if a.rows == 0 || b.cols == 0 {
         return;
     }
-    let threads = crate::threads::num_threads();
     let macs = a.rows * a.cols * b.cols;
+    if macs <= SMALL_MAX_MACS && b.col_stride == 1 && b.cols >= 8 {
+        small_gemm(a, b, out, accumulate);
+        return;
+    }
+    let threads = crate::threads::num_threads();
     let job = Gemm {
         m: a.rows,
         n: b.cols,
@@ -119,6 +123,35 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, 
         );
     } else {
         job.run(gemm::Parallelism::None)
+    }
+}
+
+/// Products of at most this many multiply-adds skip the kernel library: its dispatch and
+/// packing cost more than the arithmetic (lecture 000's Iris network has five such products per
+/// step, e.g. 32x2 by 2x32).
+const SMALL_MAX_MACS: usize = 1 << 12;
+
+/// `out (+)= a·b` by plain loops, row by row: the innermost loop runs along a row of `b` and of
+/// `out`, contiguous (the caller checks `b`'s column stride is 1) and at least 8 long, so it
+/// vectorizes.
+///
+/// # Safety
+/// As [`gemm_raw`].
+unsafe fn small_gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let at =
+        |i: usize, p: usize| *a.data.get_unchecked((i as isize * a.row_stride + p as isize * a.col_stride) as usize);
+    for i in 0..m {
+        let row = std::slice::from_raw_parts_mut(out.add(i * n), n);
+        if !accumulate {
+            // Uninitialized until here: written, never read, before the sums below.
+            row.as_mut_ptr().write_bytes(0, n);
+        }
+        for p in 0..k {
+            let scale = at(i, p);
+            let b_row = std::slice::from_raw_parts(b.data.as_ptr().offset(p as isize * b.row_stride), n);
+            row.iter_mut().zip(b_row).for_each(|(o, &x)| *o = *o + scale * x);
+        }
     }
 }
 
