@@ -12,10 +12,10 @@ pub enum Error {
     ShapeMismatch {
         /// The op or layer that checked.
         op: String,
-        /// Shape of the first operand.
-        lhs: Shape,
+        /// Shape of the first operand (boxed, like every shape here, to keep errors small).
+        lhs: Box<Shape>,
         /// Shape of the second operand.
-        rhs: Shape,
+        rhs: Box<Shape>,
         /// Why they do not fit.
         reason: String,
     },
@@ -25,7 +25,7 @@ pub enum Error {
         /// The op or layer that checked.
         op: String,
         /// The shape received.
-        shape: Shape,
+        shape: Box<Shape>,
         /// What was expected.
         reason: String,
     },
@@ -80,12 +80,17 @@ impl Error {
 
     /// An [`Error::ShapeMismatch`].
     pub fn mismatch(op: &str, lhs: &Shape, rhs: &Shape, reason: impl Into<String>) -> Self {
-        Error::ShapeMismatch { op: op.to_string(), lhs: lhs.clone(), rhs: rhs.clone(), reason: reason.into() }
+        Error::ShapeMismatch {
+            op: op.to_string(),
+            lhs: Box::new(lhs.clone()),
+            rhs: Box::new(rhs.clone()),
+            reason: reason.into(),
+        }
     }
 
     /// An [`Error::InvalidShape`].
     pub fn shape(op: &str, shape: &Shape, reason: impl Into<String>) -> Self {
-        Error::InvalidShape { op: op.to_string(), shape: shape.clone(), reason: reason.into() }
+        Error::InvalidShape { op: op.to_string(), shape: Box::new(shape.clone()), reason: reason.into() }
     }
 }
 
