@@ -59,6 +59,14 @@ pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(first: A, second: B) 
     assert!(!helper_panicked, "a job on strata's helper thread panicked");
 }
 
+/// Let the helper thread sleep now instead of spinning for the next job: called before work
+/// that another pool spreads over every core, which a spinning helper would slow down.
+pub(crate) fn rest_helper() {
+    if let Some(helper) = helper::HELPER.as_ref() {
+        helper.rest();
+    }
+}
+
 mod helper {
     use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
     use std::sync::{LazyLock, Mutex};
@@ -92,6 +100,7 @@ mod helper {
         call: AtomicPtr<()>,
         data: AtomicPtr<()>,
         sleeping: AtomicBool,
+        rest: AtomicBool,
         thread: Thread,
     }
 
@@ -105,6 +114,7 @@ mod helper {
                 call: AtomicPtr::new(std::ptr::null_mut()),
                 data: AtomicPtr::new(std::ptr::null_mut()),
                 sleeping: AtomicBool::new(false),
+                rest: AtomicBool::new(false),
                 thread: std::thread::current(),
             }));
             if tx.send(helper).is_ok() {
@@ -123,6 +133,13 @@ mod helper {
             self.state.store(POSTED, Ordering::Release);
             if self.sleeping.load(Ordering::SeqCst) {
                 self.thread.unpark();
+            }
+        }
+
+        /// Ask the helper to sleep instead of spinning until the next job.
+        pub(super) fn rest(&self) {
+            if !self.sleeping.load(Ordering::Relaxed) {
+                self.rest.store(true, Ordering::Relaxed);
             }
         }
 
@@ -145,7 +162,7 @@ mod helper {
                 let mut spins = 0u32;
                 while self.state.load(Ordering::Acquire) != POSTED {
                     spins = spins.wrapping_add(1);
-                    if spins % 64 == 0 && since.elapsed() > SPIN {
+                    if spins % 64 == 0 && (self.rest.swap(false, Ordering::Relaxed) || since.elapsed() > SPIN) {
                         self.sleeping.store(true, Ordering::SeqCst);
                         // Re-check after announcing sleep, so a post in between is not missed.
                         if self.state.load(Ordering::SeqCst) != POSTED {

@@ -99,6 +99,8 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, 
     // operand lies within its slice under its strides, `out` is valid as the caller promised,
     // and the two halves of a split write disjoint buffers or disjoint parts of `out`.
     if threads > 1 && macs >= PARALLEL_MIN_MACS {
+        // gemm's pool takes both cores: the helper must not spin beside it.
+        crate::threads::rest_helper();
         job.run(gemm::Parallelism::Rayon(threads))
     } else if threads > 1 && macs >= SPLIT_MIN_MACS && job.k > job.m.max(job.n) {
         // Split along k: each half sums over half the inner dimension, the second into a
