@@ -144,11 +144,11 @@ unsafe fn small_gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T
     let at =
         |i: usize, p: usize| *a.data.get_unchecked((i as isize * a.row_stride + p as isize * a.col_stride) as usize);
     for i in 0..m {
-        let row = std::slice::from_raw_parts_mut(out.add(i * n), n);
         if !accumulate {
-            // Uninitialized until here: written, never read, before the sums below.
-            row.as_mut_ptr().write_bytes(0, n);
+            // Possibly uninitialized until here: zeroed before any reference to it exists.
+            out.add(i * n).write_bytes(0, n);
         }
+        let row = std::slice::from_raw_parts_mut(out.add(i * n), n);
         for p in 0..k {
             let scale = at(i, p);
             let b_row = std::slice::from_raw_parts(b.data.as_ptr().offset(p as isize * b.row_stride), n);
