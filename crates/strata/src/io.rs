@@ -84,7 +84,15 @@ pub(crate) fn check_header_size(bytes: &[u8], path: &Path) -> Result<()> {
     }
 }
 
-fn dtype_of<T: Element>() -> Dtype {
+/// Values as little-endian bytes, as safetensors stores them.
+pub(crate) fn le_bytes<T: Element>(values: &[T]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(values.len() * T::BYTES);
+    values.iter().for_each(|x| x.write_le(&mut bytes));
+    bytes
+}
+
+/// The safetensors element type of `T`.
+pub(crate) fn dtype_of<T: Element>() -> Dtype {
     if T::BYTES == 4 {
         Dtype::F32
     } else {
@@ -104,9 +112,7 @@ pub fn save_weights<T: Element>(network: &dyn Network<T>, path: impl AsRef<Path>
         .iter()
         .map(|(name, p)| {
             let v = p.value();
-            let mut bytes = Vec::with_capacity(v.numel() * T::BYTES);
-            v.data().iter().for_each(|x| x.write_le(&mut bytes));
-            (name.clone(), v.dims().to_vec(), bytes)
+            (name.clone(), v.dims().to_vec(), le_bytes(v.data()))
         })
         .collect();
     let views = buffers

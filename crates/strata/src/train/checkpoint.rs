@@ -13,7 +13,7 @@
 
 use super::{CallbackState, History};
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
+use crate::io::{dtype_of, write_atomic};
 use crate::optim::OptimizerState;
 use crate::tensor::{Element, Tensor};
 use safetensors::tensor::TensorView;
@@ -127,11 +127,7 @@ impl<T: Element> Checkpoint<T> {
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>> {
-        let values_of = |t: &[T]| {
-            let mut bytes = Vec::with_capacity(t.len() * T::BYTES);
-            t.iter().for_each(|x| x.write_le(&mut bytes));
-            bytes
-        };
+        let values_of = crate::io::le_bytes::<T>;
         let mut buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
         for (name, w) in &self.weights {
             buffers.push((format!("weights/{name}"), dtype_of::<T>(), w.dims().to_vec(), values_of(w.data())));
@@ -313,14 +309,6 @@ impl<T: Element> Checkpoint<T> {
                 .collect::<Result<Vec<_>>>()?,
             callbacks,
         })
-    }
-}
-
-fn dtype_of<T: Element>() -> Dtype {
-    if T::BYTES == 4 {
-        Dtype::F32
-    } else {
-        Dtype::F64
     }
 }
 
