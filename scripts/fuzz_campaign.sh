@@ -43,7 +43,9 @@ run_one() {
   local last runs finding=none
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-  if grep -q -E '^==[0-9]+== ERROR|SUMMARY: libFuzzer|Test unit written' "$log"; then
+  # Crashes, timeouts, out-of-memory and leaks are findings; a "slow unit" is not (pausing the
+  # process, e.g. with SIGSTOP while benchmarking, makes any input look slow).
+  if grep -q -E '^==[0-9]+== ERROR|deadly signal|Test unit written to .*(crash|timeout|oom|leak)-' "$log"; then
     finding="FOUND (see $log and artifacts/$target/)"
   fi
   echo "$target: ${cpu} CPU s, ${runs} executions; ${last}; finding: ${finding}"
