@@ -1,7 +1,8 @@
 //! Matrix-multiply throughput through `Tensor::matmul_t` (allocation of the output included) at
 //! the shapes of the Fashion-MNIST model's forward and backward passes, and at 1024³.
 //!
-//! Run: `cargo bench -p strata --bench matmul` (threads: `STRATA_NUM_THREADS=1|2`).
+//! Run: `cargo bench -p strata --bench matmul [-- FILTER]` (threads: `STRATA_NUM_THREADS=1|2`;
+//! `STRATA_MATMUL_KERNEL=gemm` to measure `gemm`'s kernel where strata's own would run).
 //! Figures and the machine they came from: docs/performance.md.
 
 use std::time::Instant;
@@ -17,6 +18,10 @@ const CASES: &[(usize, usize, usize, bool, bool, &str)] = &[
     (32, 128, 10, false, false, "32x128 by 128x10 (dense 2 forward)"),
     (128, 32, 10, true, false, "128x32 by 32x10 (dense 2 kernel grad)"),
     (32, 10, 128, false, true, "32x10 by 10x128 (dense 2 input grad)"),
+    (32, 32, 64, false, false, "32x32 by 32x64 (Iris dense 2 forward, W4)"),
+    (32, 32, 64, true, false, "32x32 by 32x64 (Iris dense 2 kernel grad, xᵀ·g)"),
+    (32, 64, 32, false, true, "32x64 by 64x32 (Iris dense 2 input grad, g·Wᵀ)"),
+    (32, 32, 2, false, false, "32x32 by 32x2 (Iris output layer forward)"),
 ];
 
 fn main() {
@@ -25,7 +30,9 @@ fn main() {
     println!("| shape | GFLOP/s (best of 5) |");
     println!("|---|---|");
     let mut rng = seeded_rng(0);
-    for &(m, k, n, ta, tb, name) in CASES {
+    // Optional filter: only the cases whose description contains this text (e.g. `Iris`).
+    let filter = std::env::args().skip(1).find(|a| a != "--bench").unwrap_or_default();
+    for &(m, k, n, ta, tb, name) in CASES.iter().filter(|c| c.5.contains(&filter)) {
         let a_shape = if ta { [k, m] } else { [m, k] };
         let b_shape = if tb { [n, k] } else { [k, n] };
         let a = Tensor::<f32>::randn(a_shape, 0.0, 1.0, &mut rng).expect("valid shape");

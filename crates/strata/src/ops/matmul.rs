@@ -78,7 +78,7 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, 
         return;
     }
     let macs = a.rows * a.cols * b.cols;
-    if macs <= SMALL_MAX_MACS && b.col_stride == 1 && b.cols >= 8 {
+    if macs <= SMALL_MAX_MACS && b.col_stride == 1 && b.cols >= 8 && !own_kernel::<T>() {
         small_gemm(a, b, out, accumulate);
         return;
     }
@@ -126,6 +126,26 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, 
     } else {
         job.run(gemm::Parallelism::None)
     }
+}
+
+/// Single-threaded f32 products of at most this many multiply-adds run on strata's own kernel
+/// (`ops/microkernel.rs`) where the CPU has AVX2 and FMA; larger ones on `gemm`'s.
+const OWN_KERNEL_MAX_MACS: usize = 1 << 22;
+
+/// Whether single-threaded products of `T` go to strata's own kernel: f32 on a CPU with AVX2
+/// and FMA, unless `STRATA_MATMUL_KERNEL=gemm` asks for `gemm`'s everywhere (to compare the two,
+/// or to rule strata's out when a result looks wrong).
+fn own_kernel<T: Element>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+            && *ENABLED.get_or_init(|| {
+                super::microkernel::available() && std::env::var("STRATA_MATMUL_KERNEL").as_deref() != Ok("gemm")
+            })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// Products of at most this many multiply-adds skip the kernel library: its dispatch and
@@ -228,6 +248,27 @@ impl<T: Element> Gemm<T> {
     /// The pointers must cover the sizes and strides, and `out` must not be read or written
     /// elsewhere meanwhile.
     unsafe fn run(self, parallelism: gemm::Parallelism) {
+        #[cfg(target_arch = "x86_64")]
+        if matches!(parallelism, gemm::Parallelism::None)
+            && self.k > 0
+            && self.m * self.n * self.k <= OWN_KERNEL_MAX_MACS
+            && own_kernel::<T>()
+        {
+            // T is f32 (checked above), so the casts only rename the pointers' type.
+            super::microkernel::run(&super::microkernel::Product {
+                m: self.m,
+                n: self.n,
+                k: self.k,
+                a: self.a.0.cast::<f32>(),
+                a_strides: self.a_strides,
+                b: self.b.0.cast::<f32>(),
+                b_strides: self.b_strides,
+                out: self.out.0.cast::<f32>(),
+                out_strides: (self.out_row_stride, 1),
+                accumulate: self.accumulate,
+            });
+            return;
+        }
         // `T` is f32 or f64 (Element is sealed), the types gemm dispatches on.
         gemm::gemm(
             self.m,
@@ -333,5 +374,83 @@ impl<T: Element> Backward<T> for MatMul {
             (true, true) => Some(g.matmul_t(true, a, self.transpose_lhs)?),
         };
         Ok(vec![da, db])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::seeded_rng;
+
+    /// `op(a)·op(b)` summed in f64 from the f32 operands, by the definition.
+    fn reference(a: &Tensor<f32>, ta: bool, b: &Tensor<f32>, tb: bool) -> Vec<f64> {
+        let (a_dims, b_dims) = (a.dims(), b.dims());
+        let (m, k) = if ta { (a_dims[1], a_dims[0]) } else { (a_dims[0], a_dims[1]) };
+        let n = if tb { b_dims[0] } else { b_dims[1] };
+        let at = |i: usize, p: usize| f64::from(if ta { a.data()[p * m + i] } else { a.data()[i * k + p] });
+        let bt = |p: usize, j: usize| f64::from(if tb { b.data()[j * k + p] } else { b.data()[p * n + j] });
+        (0..m)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| (0..k).map(|p| at(i, p) * bt(p, j)).sum())
+            .collect()
+    }
+
+    /// Every kernel path in f32 (strata's own kernel: full and partial 16-column panels, 1 to 6
+    /// row blocks, the transposed-operand packing with and without 8x8 tiles, narrow outputs
+    /// computed transposed; and gemm's halves and thread pool at the larger sizes) against the
+    /// definition, for all four transpose flags.
+    #[test]
+    fn f32_products_match_the_definition_at_every_layout_and_size() {
+        let mut rng = seeded_rng(5);
+        let sizes = [
+            (1, 1, 1),
+            (1, 7, 3),
+            (5, 3, 17),
+            (7, 9, 16),
+            (13, 17, 33),
+            (32, 32, 64),
+            (32, 64, 32),
+            (32, 128, 10),
+            (6, 40, 24),
+            (33, 8, 8),
+            (3, 300, 2),
+            (128, 32, 10),
+            (64, 256, 128),
+            (40, 300, 300),
+            (300, 300, 64),
+        ];
+        for &(m, k, n) in &sizes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = Tensor::<f32>::randn(if ta { [k, m] } else { [m, k] }, 0.0, 1.0, &mut rng).unwrap();
+                let b = Tensor::<f32>::randn(if tb { [n, k] } else { [k, n] }, 0.0, 1.0, &mut rng).unwrap();
+                let got = a.matmul_t(ta, &b, tb).unwrap();
+                assert_eq!(got.dims(), [m, n]);
+                let want = reference(&a, ta, &b, tb);
+                for (idx, (&g, &w)) in got.data().iter().zip(&want).enumerate() {
+                    let tol = 1e-5 * (k as f64).sqrt() * 4.0 + 1e-6;
+                    assert!(
+                        (f64::from(g) - w).abs() <= tol * (1.0 + w.abs()),
+                        "{m}x{k}x{n} (transposed {ta}, {tb}): element {idx} is {g}, the definition gives {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The bias path (`linear` accumulates the product onto the broadcast bias) in f32.
+    #[test]
+    fn f32_linear_adds_the_product_to_the_bias() {
+        let mut rng = seeded_rng(6);
+        for &(n, k, m) in &[(32, 32, 64), (5, 3, 10), (32, 128, 10), (7, 20, 33)] {
+            let x = Tensor::<f32>::randn([n, k], 0.0, 1.0, &mut rng).unwrap();
+            let w = Tensor::<f32>::randn([k, m], 0.0, 1.0, &mut rng).unwrap();
+            let bias = Tensor::<f32>::randn([m], 0.0, 1.0, &mut rng).unwrap();
+            let got = x.linear(&w, Some(&bias)).unwrap();
+            let want = reference(&x, false, &w, false);
+            for (idx, (&g, &w)) in got.data().iter().zip(&want).enumerate() {
+                let w = w + f64::from(bias.data()[idx % m]);
+                assert!((f64::from(g) - w).abs() <= 1e-4 * (1.0 + w.abs()), "{n}x{k}x{m}: element {idx}: {g} vs {w}");
+            }
+        }
     }
 }

@@ -6,6 +6,8 @@ mod compare;
 mod index;
 mod linear;
 mod matmul;
+#[cfg(target_arch = "x86_64")]
+mod microkernel;
 mod movement;
 mod reduce;
 mod unary;
