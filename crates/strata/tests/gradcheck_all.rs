@@ -7,6 +7,7 @@
 
 use std::sync::Mutex;
 use strata::autograd::fault::{inject, Fault};
+use strata::nn::Activation;
 use strata::rng::seeded_rng;
 use strata::{gradcheck, loss, GradcheckConfig, Result, Tensor};
 
@@ -115,6 +116,20 @@ fn table() -> Vec<Case> {
         case!(Some("linear"), "linear", &[&[&[33, 5], &[5, 4], &[4]], &[&[1, 5], &[5, 4], &[4]]], R, |t| t[0]
             .linear(&t[1], Some(&t[2]))),
         case!(Some("linear"), "linear without bias", &[&[&[3, 5], &[5, 4]]], R, |t| t[0].linear(&t[1], None)),
+        case!(Some("linear_activation"), "linear + relu", &[&[&[33, 5], &[5, 4], &[4]]], R, |t| t[0]
+            .linear_activation(&t[1], Some(&t[2]), Activation::Relu)),
+        case!(Some("linear_activation"), "linear + sigmoid", &[&[&[7, 5], &[5, 4], &[4]]], R, |t| t[0]
+            .linear_activation(&t[1], Some(&t[2]), Activation::Sigmoid)),
+        case!(Some("linear_activation"), "linear + tanh", &[&[&[7, 5], &[5, 4]]], R, |t| t[0].linear_activation(
+            &t[1],
+            None,
+            Activation::Tanh
+        )),
+        case!(None, "linear + elu (not fused)", &[&[&[7, 5], &[5, 4], &[4]]], R, |t| t[0].linear_activation(
+            &t[1],
+            Some(&t[2]),
+            Activation::Elu(1.0)
+        )),
         // Indexing (ops/index.rs).
         case!(Some("gather"), "gather", &[&[&[4, 3]]], R, |t| t[0].gather(&[2, 0, 1, 2])),
         case!(Some("index_select"), "index_select", &[&[&[5, 3]], &[&[5, 2, 2]]], R, |t| t[0]

@@ -153,8 +153,7 @@ impl<T: Element> Layer<T> for Dense<T> {
             ));
         }
         let bias = self.bias.as_ref().map(Param::value);
-        let y = x.linear(&self.kernel.value(), bias.as_ref())?;
-        self.config.activation.apply(&y)
+        x.linear_activation(&self.kernel.value(), bias.as_ref(), self.config.activation)
     }
 
     fn output_shape(&self, input: &Shape) -> Result<Shape> {

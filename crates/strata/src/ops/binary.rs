@@ -5,7 +5,7 @@
 use crate::autograd::Backward;
 use crate::error::Result;
 use crate::shape::Shape;
-use crate::tensor::{Element, Tensor};
+use crate::tensor::{pool, Element, Tensor};
 
 /// Apply `f` to each pair of broadcast elements. Shared with the comparison ops.
 pub(crate) fn broadcast_zip<T: Element>(
@@ -16,19 +16,19 @@ pub(crate) fn broadcast_zip<T: Element>(
 ) -> Result<(Vec<T>, Shape)> {
     let (a, b) = (lhs.data(), rhs.data());
     if lhs.shape() == rhs.shape() {
-        return Ok((a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect(), lhs.shape().clone()));
+        return Ok((pool::collect(a.len(), a.iter().zip(b).map(|(&x, &y)| f(x, y))), lhs.shape().clone()));
     }
     let shape = Shape::broadcast(op, lhs.shape(), rhs.shape())?;
     if b.len() == 1 {
-        return Ok((a.iter().map(|&x| f(x, b[0])).collect(), shape));
+        return Ok((pool::collect(a.len(), a.iter().map(|&x| f(x, b[0]))), shape));
     }
     if a.len() == 1 {
-        return Ok((b.iter().map(|&y| f(a[0], y)).collect(), shape));
+        return Ok((pool::collect(b.len(), b.iter().map(|&y| f(a[0], y))), shape));
     }
     let (sa, sb) = (lhs.shape().broadcast_strides(&shape), rhs.shape().broadcast_strides(&shape));
     let dims = shape.dims();
     let numel = shape.numel();
-    let mut out = Vec::with_capacity(numel);
+    let mut out = pool::take(numel);
     if numel == 0 {
         return Ok((out, shape));
     }

@@ -7,7 +7,7 @@
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use crate::tensor::{Element, Tensor};
+use crate::tensor::{pool, Element, Tensor};
 
 impl<T: Element> Tensor<T> {
     /// For a `[n, c]` tensor, element `indices[i]` of each row `i`: a `[n]` tensor.
@@ -39,7 +39,7 @@ impl<T: Element> Tensor<T> {
         };
         check_indices("index_select", indices, rows)?;
         let width: usize = rest.iter().product();
-        let mut out = Vec::with_capacity(indices.len() * width);
+        let mut out = pool::take(indices.len() * width);
         for &i in indices {
             out.extend_from_slice(&self.data()[i * width..(i + 1) * width]);
         }

@@ -7,7 +7,7 @@
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use crate::tensor::{Element, Tensor};
+use crate::tensor::{pool, Element, Tensor};
 
 /// A matrix inside a buffer: rows, columns and the strides that read it, possibly transposed.
 #[derive(Clone, Copy)]
@@ -107,7 +107,7 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, 
         // scratch buffer that is then added. For x·W this gives each core the same rows of W
         // that it gets in the kernel gradient (rows of xᵀ·g) and in the optimizer's halves, so
         // each core keeps touching the same half of the weights and no cache lines bounce.
-        let mut scratch: Vec<T> = Vec::with_capacity(job.m * job.n);
+        let mut scratch: Vec<T> = pool::take(job.m * job.n);
         let (first, second) = job.k_halves(scratch.spare_capacity_mut().as_mut_ptr().cast::<T>());
         crate::threads::join(
             || unsafe { first.run(gemm::Parallelism::None) },
@@ -117,6 +117,7 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, 
         scratch.set_len(job.m * job.n);
         let out = std::slice::from_raw_parts_mut(out, job.m * job.n);
         out.iter_mut().zip(&scratch).for_each(|(o, s)| *o = *o + *s);
+        pool::give(scratch);
     } else if threads > 1 && macs >= SPLIT_MIN_MACS {
         let (first, second) = job.halves();
         crate::threads::join(
@@ -317,7 +318,7 @@ impl<T: Element> Tensor<T> {
     /// As [`Tensor::matmul`], for the transposed shapes.
     pub fn matmul_t(&self, transpose_lhs: bool, rhs: &Tensor<T>, transpose_rhs: bool) -> Result<Tensor<T>> {
         let (batch, m, k, n) = matmul_dims(self.shape(), transpose_lhs, rhs.shape(), transpose_rhs)?;
-        let mut out = Vec::with_capacity(batch * m * n);
+        let mut out = pool::take(batch * m * n);
         let (a_size, b_size) = (m * k, k * n);
         for i in 0..batch {
             let a = MatRef::new(&self.data()[i * a_size..(i + 1) * a_size], m, k, transpose_lhs);

@@ -6,7 +6,7 @@
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use crate::tensor::{Element, Tensor};
+use crate::tensor::{pool, Element, Tensor};
 
 /// Sizes of the axes before, at and after `axis`: the tensor is read as [outer, n, inner].
 fn split_at_axis(shape: &Shape, axis: usize) -> (usize, usize, usize) {
@@ -50,7 +50,8 @@ impl<T: Element> Tensor<T> {
         let ax = self.shape().axis("sum_axis", axis)?;
         let (outer, n, inner) = split_at_axis(self.shape(), ax);
         let x = self.data();
-        let mut out = vec![T::zero(); outer * inner];
+        let mut out = pool::take(outer * inner);
+        out.resize(outer * inner, T::zero());
         for o in 0..outer {
             let dst = &mut out[o * inner..(o + 1) * inner];
             for k in 0..n {

@@ -6,7 +6,7 @@
 
 use crate::autograd::Backward;
 use crate::error::Result;
-use crate::tensor::{Element, Tensor};
+use crate::tensor::{pool, Element, Tensor};
 
 /// One elementwise op: its name, value and derivative (`df(x, y, params)` with `y = f(x)`).
 /// A type per op (not function pointers) so the loops below inline and vectorize.
@@ -28,14 +28,15 @@ impl<T: Element, O: UnaryFn> Backward<T> for Unary<T, O> {
     }
     fn backward(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let p = self.params;
-        let data = (x[0].data().iter().zip(y.data()).zip(g.data())).map(|((&x, &y), &g)| g * O::df(x, y, p)).collect();
+        let values = (x[0].data().iter().zip(y.data()).zip(g.data())).map(|((&x, &y), &g)| g * O::df(x, y, p));
+        let data = pool::collect(g.numel(), values);
         Ok(vec![Some(Tensor::from_parts(data, x[0].shape().clone()))])
     }
 }
 
 impl<T: Element> Tensor<T> {
     fn unary<O: UnaryFn>(&self, params: [T; 2]) -> Result<Self> {
-        let data = self.data().iter().map(|&x| O::f(x, params)).collect();
+        let data = pool::collect(self.numel(), self.data().iter().map(|&x| O::f(x, params)));
         Ok(Tensor::from_op(data, self.shape().clone(), &[self], Unary::<T, O> { params, op: std::marker::PhantomData }))
     }
 }
@@ -62,7 +63,7 @@ fn indicator<T: Element>(condition: bool) -> T {
         T::zero()
     }
 }
-fn sigmoid_of<T: Element>(x: T) -> T {
+pub(super) fn sigmoid_of<T: Element>(x: T) -> T {
     // Two branches so exp never overflows: e^-x for x >= 0, e^x otherwise.
     if x >= T::zero() {
         T::one() / (T::one() + (-x).exp())

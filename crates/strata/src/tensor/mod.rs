@@ -2,6 +2,7 @@
 
 mod display;
 mod element;
+pub(crate) mod pool;
 
 pub use element::Element;
 
@@ -64,6 +65,15 @@ struct Inner<T: Element> {
     // `Some` while the op that produced this tensor is recorded; taken (freed) by backward.
     node: Mutex<Option<autograd::Node<T>>>,
     recorded: bool,
+}
+
+impl<T: Element> Drop for Inner<T> {
+    fn drop(&mut self) {
+        // The last tensor viewing this buffer: the next op of its size reuses it.
+        if let Some(buffer) = Arc::get_mut(&mut self.data) {
+            pool::give(std::mem::take(buffer));
+        }
+    }
 }
 
 impl<T: Element> Clone for Tensor<T> {
