@@ -28,7 +28,7 @@ fn ensure_same_shape<T: Element>(op: &str, pred: &Tensor<T>, target: &Tensor<T>)
 /// When the shapes differ or the batch is empty.
 pub fn mse<T: Element>(pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
     ensure_same_shape("mse", pred, target)?;
-    pred.sub(target)?.square()?.mean()
+    pred.mean_squared_difference(target)
 }
 
 /// Mean absolute error `mean(|target - pred|)`.

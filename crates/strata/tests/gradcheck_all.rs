@@ -153,6 +153,13 @@ fn table() -> Vec<Case> {
             &t[0],
             &t[0].mul_scalar(0.0)?.add_scalar(0.3)?
         )),
+        case!(
+            Some("mean_squared_difference"),
+            "mean_squared_difference",
+            &[&[&[33, 2], &[33, 2]], &[&[1, 3], &[1, 3]]],
+            R,
+            |t| t[0].mean_squared_difference(&t[1])
+        ),
         case!(None, "mae", &[&[&[33, 2]], &[&[1, 2]]], R, |t| loss::mae(
             &t[0],
             &t[0].mul_scalar(0.0)?.add_scalar(0.3)?

@@ -102,9 +102,11 @@ impl<T: Element> Tensor<T> {
 /// Every recorded tensor reachable from `root`, inputs before outputs (iterative DFS: deep graphs
 /// such as unrolled RNNs must not overflow the stack).
 fn topological_order<T: Element>(root: &Tensor<T>) -> Result<Vec<Tensor<T>>> {
-    let mut order = Vec::new();
-    let mut seen = IdSet::default();
-    let mut stack = vec![(root.clone(), false)];
+    // Sized for a typical training step's graph, so the walk does not regrow them.
+    let mut order = Vec::with_capacity(64);
+    let mut seen = IdSet::with_capacity_and_hasher(64, Default::default());
+    let mut stack = Vec::with_capacity(64);
+    stack.push((root.clone(), false));
     while let Some((tensor, children_done)) = stack.pop() {
         if children_done {
             order.push(tensor);

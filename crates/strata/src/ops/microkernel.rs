@@ -107,7 +107,12 @@ unsafe fn run_with(p: &Product, buffer: &mut Vec<f32>) {
         };
         let mut i0 = 0;
         while i0 < p.m {
-            let rows = MR.min(p.m - i0);
+            // 7 or 8 rows left: two blocks of about 4 rather than 6 and a block of 1 or 2,
+            // which would have too few accumulators to keep both FMA units busy.
+            let rows = match p.m - i0 {
+                7 | 8 => 4,
+                left => MR.min(left),
+            };
             let a = p.a.offset(i0 as isize * p.a_strides.0);
             let out = p.out.offset(i0 as isize * p.out_strides.0 + j0 as isize * p.out_strides.1);
             let block = Block { k: p.k, a, a_strides: p.a_strides, panel, panel_rs, out, out_strides: p.out_strides };
