@@ -41,14 +41,6 @@ const PARALLEL_MIN_MACS: usize = 1 << 22;
 /// loses (docs/performance.md).
 const SPLIT_MIN_MACS: usize = 1 << 20;
 
-/// `out = a·b` (row-major, `a.rows x b.cols`), or `out += a·b` when `accumulate` (how a bias
-/// already broadcast into `out` is added for free).
-pub(crate) fn gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
-    assert!(a.cols == b.rows && out.len() == a.rows * b.cols, "gemm: operand sizes do not fit");
-    // SAFETY: `out` is an exclusively borrowed, initialized buffer of the product's size.
-    unsafe { gemm_raw(a, b, out.as_mut_ptr(), accumulate) }
-}
-
 /// Append `a·b` to `out`'s spare capacity (reserved here), written once by the kernel.
 pub(crate) fn gemm_append<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut Vec<T>) {
     assert!(a.cols == b.rows, "gemm: operand sizes do not fit");
@@ -60,26 +52,26 @@ pub(crate) fn gemm_append<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &
         return;
     }
     let spare = out.spare_capacity_mut();
-    // SAFETY: the spare capacity holds `len` elements; with `accumulate = false` the kernel
+    // SAFETY: the spare capacity holds `len` elements; the kernel
     // writes every element of the product without reading it, so all `len` are initialized
     // when `set_len` runs.
     unsafe {
-        gemm_raw(a, b, spare.as_mut_ptr().cast::<T>(), false);
+        gemm_raw(a, b, spare.as_mut_ptr().cast::<T>());
         out.set_len(out.len() + len);
     }
 }
 
 /// # Safety
-/// `out` must be valid for `a.rows * b.cols` writes (and reads when `accumulate`), and not be
+/// `out` must be valid for `a.rows * b.cols` writes, and not be
 /// accessed elsewhere meanwhile.
-unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, accumulate: bool) {
+unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T) {
     debug_assert!(a.data.len() >= a.rows * a.cols && b.data.len() >= b.rows * b.cols);
     if a.rows == 0 || b.cols == 0 {
         return;
     }
     let macs = a.rows * a.cols * b.cols;
     if macs <= SMALL_MAX_MACS && b.col_stride == 1 && b.cols >= 8 && !own_kernel::<T>() {
-        small_gemm(a, b, out, accumulate);
+        small_gemm(a, b, out);
         return;
     }
     let threads = crate::threads::num_threads();
@@ -93,7 +85,6 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, 
         a_strides: (a.row_stride, a.col_stride),
         b: SendPtr(b.data.as_ptr() as *mut T),
         b_strides: (b.row_stride, b.col_stride),
-        accumulate,
     };
     // SAFETY (every call below): the sizes were checked by the callers' shape checks: each
     // operand lies within its slice under its strides, `out` is valid as the caller promised,
@@ -154,21 +145,19 @@ fn own_kernel<T: Element>() -> bool {
 /// step, e.g. 32x2 by 2x32).
 const SMALL_MAX_MACS: usize = 1 << 12;
 
-/// `out (+)= a·b` by plain loops, row by row: the innermost loop runs along a row of `b` and of
+/// `out = a·b` by plain loops, row by row: the innermost loop runs along a row of `b` and of
 /// `out`, contiguous (the caller checks `b`'s column stride is 1) and at least 8 long, so it
 /// vectorizes.
 ///
 /// # Safety
 /// As [`gemm_raw`].
-unsafe fn small_gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T, accumulate: bool) {
+unsafe fn small_gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let at =
         |i: usize, p: usize| *a.data.get_unchecked((i as isize * a.row_stride + p as isize * a.col_stride) as usize);
     for i in 0..m {
-        if !accumulate {
-            // Possibly uninitialized until here: zeroed before any reference to it exists.
-            out.add(i * n).write_bytes(0, n);
-        }
+        // Possibly uninitialized until here: zeroed before any reference to it exists.
+        out.add(i * n).write_bytes(0, n);
         let row = std::slice::from_raw_parts_mut(out.add(i * n), n);
         for p in 0..k {
             let scale = at(i, p);
@@ -198,7 +187,6 @@ struct Gemm<T> {
     a_strides: (isize, isize),
     b: SendPtr<T>,
     b_strides: (isize, isize),
-    accumulate: bool,
 }
 
 impl<T: Element> Gemm<T> {
@@ -228,7 +216,7 @@ impl<T: Element> Gemm<T> {
         }
     }
 
-    /// Two products over the halves of the inner dimension: the first accumulates into `out`
+    /// Two products over the halves of the inner dimension: the first writes `out`
     /// as this one would, the second writes `scratch` (`m x n`, row-major), to be added.
     fn k_halves(self, scratch: *mut T) -> (Self, Self) {
         let k1 = self.k / 2;
@@ -239,7 +227,6 @@ impl<T: Element> Gemm<T> {
             // SAFETY: column k1 of a and row k1 of b lie inside their buffers (k1 < k).
             a: SendPtr(unsafe { self.a.0.offset(k1 as isize * self.a_strides.1) }),
             b: SendPtr(unsafe { self.b.0.offset(k1 as isize * self.b_strides.0) }),
-            accumulate: false,
             ..self
         };
         (Gemm { k: k1, ..self }, second)
@@ -266,7 +253,6 @@ impl<T: Element> Gemm<T> {
                 b_strides: self.b_strides,
                 out: self.out.0.cast::<f32>(),
                 out_strides: (self.out_row_stride, 1),
-                accumulate: self.accumulate,
             });
             return;
         }
@@ -278,14 +264,14 @@ impl<T: Element> Gemm<T> {
             self.out.0,
             1,
             self.out_row_stride,
-            self.accumulate, // read `out` (scaled by the next-but-one argument) or overwrite it
+            false, // overwrite `out` (it may be uninitialized), never read it
             self.a.0,
             self.a_strides.1,
             self.a_strides.0,
             self.b.0,
             self.b_strides.1,
             self.b_strides.0,
-            if self.accumulate { T::one() } else { T::zero() },
+            T::zero(),
             T::one(),
             false,
             false,
@@ -438,7 +424,7 @@ mod tests {
         }
     }
 
-    /// The bias path (`linear` accumulates the product onto the broadcast bias) in f32.
+    /// The bias path (`linear` adds the bias to the product's rows) in f32.
     #[test]
     fn f32_linear_adds_the_product_to_the_bias() {
         let mut rng = seeded_rng(6);

@@ -10,8 +10,8 @@
 //! dimension and written once.
 
 use std::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps,
-    _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_setzero_ps,
+    _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
 };
 use std::cell::RefCell;
 
@@ -26,7 +26,7 @@ pub(super) fn available() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
-/// One f32 product `out (+)= a·b` in raw form: `a` is `m x k`, `b` is `k x n`, `out` is `m x n`,
+/// One f32 product `out = a·b` in raw form: `a` is `m x k`, `b` is `k x n`, `out` is `m x n`,
 /// each under its (row, column) strides.
 pub(super) struct Product {
     pub m: usize,
@@ -38,7 +38,6 @@ pub(super) struct Product {
     pub b_strides: (isize, isize),
     pub out: *mut f32,
     pub out_strides: (isize, isize),
-    pub accumulate: bool,
 }
 
 thread_local! {
@@ -49,7 +48,7 @@ thread_local! {
 
 /// # Safety
 /// [`available`] must be true; the pointers must cover the sizes under their strides, and
-/// `out` must be valid for writes (and reads when accumulating) and not be accessed elsewhere
+/// `out` must be valid for writes and not be accessed elsewhere
 /// meanwhile. `k` must be at least 1.
 pub(super) unsafe fn run(p: &Product) {
     // A narrow output (lecture 004's 10 classes) would leave most of each 16-column panel idle:
@@ -87,7 +86,7 @@ unsafe fn run_with(p: &Product, buffer: &mut Vec<f32>) {
         } else {
             // Copy columns j0..j0+width of b as k rows of NR, zero beyond `width`.
             buffer.clear();
-            buffer.resize(p.k * NR, 0.0);
+            buffer.resize(p.k * NR, 0.0); // zero beyond `width`; the rest is overwritten
             let b = p.b.offset(j0 as isize * b_cs);
             let mut done = (0, 0);
             if b_rs == 1 {
@@ -117,12 +116,12 @@ unsafe fn run_with(p: &Product, buffer: &mut Vec<f32>) {
             let out = p.out.offset(i0 as isize * p.out_strides.0 + j0 as isize * p.out_strides.1);
             let block = Block { k: p.k, a, a_strides: p.a_strides, panel, panel_rs, out, out_strides: p.out_strides };
             match rows {
-                6 => block.compute::<6>(width, p.accumulate),
-                5 => block.compute::<5>(width, p.accumulate),
-                4 => block.compute::<4>(width, p.accumulate),
-                3 => block.compute::<3>(width, p.accumulate),
-                2 => block.compute::<2>(width, p.accumulate),
-                _ => block.compute::<1>(width, p.accumulate),
+                6 => block.compute::<6>(width),
+                5 => block.compute::<5>(width),
+                4 => block.compute::<4>(width),
+                3 => block.compute::<3>(width),
+                2 => block.compute::<2>(width),
+                _ => block.compute::<1>(width),
             }
             i0 += rows;
         }
@@ -192,7 +191,7 @@ struct Block {
 impl Block {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn compute<const R: usize>(&self, width: usize, accumulate: bool) {
+    unsafe fn compute<const R: usize>(&self, width: usize) {
         let mut acc = [[_mm256_setzero_ps(); 2]; R];
         let (a_rs, a_cs) = self.a_strides;
         let (mut a, mut b) = (self.a, self.panel);
@@ -211,24 +210,16 @@ impl Block {
         for (r, acc) in acc.iter().enumerate() {
             let out = self.out.offset(r as isize * out_rs);
             if width == NR && out_cs == 1 {
-                store(out, acc[0], accumulate);
-                store(out.add(8), acc[1], accumulate);
+                _mm256_storeu_ps(out, acc[0]);
+                _mm256_storeu_ps(out.add(8), acc[1]);
             } else {
                 let mut sums = [0.0f32; NR];
                 _mm256_storeu_ps(sums.as_mut_ptr(), acc[0]);
                 _mm256_storeu_ps(sums.as_mut_ptr().add(8), acc[1]);
                 for (c, &s) in sums[..width].iter().enumerate() {
-                    let o = out.offset(c as isize * out_cs);
-                    o.write(if accumulate { *o + s } else { s });
+                    out.offset(c as isize * out_cs).write(s);
                 }
             }
         }
     }
-}
-
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn store(out: *mut f32, sum: __m256, accumulate: bool) {
-    let value = if accumulate { _mm256_add_ps(_mm256_loadu_ps(out), sum) } else { sum };
-    _mm256_storeu_ps(out, value);
 }
