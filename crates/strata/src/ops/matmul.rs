@@ -30,15 +30,17 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
-/// From this many multiply-adds up, gemm's own threading takes over (it splits the packed
-/// panels; at smaller sizes its synchronisation costs more than it gains).
+/// With more than two threads, from this many multiply-adds up gemm's own threading takes over
+/// (it splits the packed panels among its pool; at smaller sizes its synchronisation costs
+/// more than it gains).
 const PARALLEL_MIN_MACS: usize = 1 << 22;
 
-/// From this many multiply-adds up to [`PARALLEL_MIN_MACS`], the product is cut in two halves
-/// along its longest side (rows, columns, or the inner dimension), each computed by a
-/// single-threaded kernel on strata's helper thread and this one: the W2 shapes (32x784 by
-/// 784x128 is 2^21.6) gain from a second core this way, where gemm's own fine-grained split
-/// loses (docs/performance.md).
+/// From this many multiply-adds up, the product is cut in two halves along its longest side
+/// (rows, columns, or the inner dimension), each computed by a single-threaded kernel on
+/// strata's helper thread and this one. With two threads this serves every size: the W2 shapes
+/// (32x784 by 784x128 is 2^21.6) gain from a second core this way, where gemm's fine-grained
+/// split loses, and W3's (256x784 by 784x512 and its gradients) ran at 155-190 GFLOP/s split in
+/// halves against 124-177 through gemm's pool (docs/performance.md).
 const SPLIT_MIN_MACS: usize = 1 << 20;
 
 /// Append `a·b` to `out`'s spare capacity (reserved here), written once by the kernel.
@@ -89,7 +91,7 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T) 
     // SAFETY (every call below): the sizes were checked by the callers' shape checks: each
     // operand lies within its slice under its strides, `out` is valid as the caller promised,
     // and the two halves of a split write disjoint buffers or disjoint parts of `out`.
-    if threads > 1 && macs >= PARALLEL_MIN_MACS {
+    if threads > 2 && macs >= PARALLEL_MIN_MACS {
         // gemm's pool takes both cores: the helper must not spin beside it.
         crate::threads::rest_helper();
         job.run(gemm::Parallelism::Rayon(threads))
