@@ -59,6 +59,22 @@ pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(first: A, second: B) 
     assert!(!helper_panicked, "a job on strata's helper thread panicked");
 }
 
+/// A raw pointer that may cross to the helper thread: how the two halves of one job write
+/// disjoint parts of one buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr<T>(pub(crate) *mut T);
+// SAFETY: only used for the two halves of one job, which read shared inputs and write disjoint
+// parts of the output while the caller's borrows keep every buffer alive.
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// The pointer (a method, so that closures capture the whole `SendPtr`, not its field).
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 /// Let the helper thread sleep now instead of spinning for the next job: called before work
 /// that another pool spreads over every core, which a spinning helper would slow down.
 pub(crate) fn rest_helper() {

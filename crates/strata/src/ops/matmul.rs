@@ -8,6 +8,7 @@ use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::{pool, Element, Tensor};
+use crate::threads::SendPtr;
 
 /// A matrix inside a buffer: rows, columns and the strides that read it, possibly transposed.
 #[derive(Clone, Copy)]
@@ -168,14 +169,6 @@ unsafe fn small_gemm<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T
         }
     }
 }
-
-/// A raw pointer that may cross to the other half's thread (the halves touch disjoint memory).
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: only used for the two halves of one product, which read shared operands and write
-// disjoint parts of the output while the caller's borrows keep every buffer alive.
-unsafe impl<T> Send for SendPtr<T> {}
-unsafe impl<T> Sync for SendPtr<T> {}
 
 /// One product in raw form, so it can be cut into halves that view the same buffers.
 #[derive(Clone, Copy)]
