@@ -44,6 +44,11 @@ const PARALLEL_MIN_MACS: usize = 1 << 22;
 /// halves against 124-177 through gemm's pool (docs/performance.md).
 const SPLIT_MIN_MACS: usize = 1 << 20;
 
+/// The largest output (elements) split along the inner dimension: the second half's scratch
+/// sum is added on this thread afterwards, reading it from the other core's cache, which for
+/// W2's 32x128 output is cheap and for W3's 256x512 cost more than the split along rows.
+const K_SPLIT_MAX_OUTPUT: usize = 1 << 14;
+
 /// Append `a·b` to `out`'s spare capacity (reserved here), written once by the kernel.
 pub(crate) fn gemm_append<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut Vec<T>) {
     assert!(a.cols == b.rows, "gemm: operand sizes do not fit");
@@ -96,7 +101,7 @@ unsafe fn gemm_raw<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: *mut T) 
         // gemm's pool takes both cores: the helper must not spin beside it.
         crate::threads::rest_helper();
         job.run(gemm::Parallelism::Rayon(threads))
-    } else if threads > 1 && macs >= SPLIT_MIN_MACS && job.k > job.m.max(job.n) {
+    } else if threads > 1 && macs >= SPLIT_MIN_MACS && job.k > job.m.max(job.n) && job.m * job.n <= K_SPLIT_MAX_OUTPUT {
         // Split along k: each half sums over half the inner dimension, the second into a
         // scratch buffer that is then added. For x·W this gives each core the same rows of W
         // that it gets in the kernel gradient (rows of xᵀ·g) and in the optimizer's halves, so
