@@ -405,6 +405,7 @@ mod tests {
             (64, 256, 128),
             (40, 300, 300),
             (300, 300, 64),
+            (130, 400, 130),
         ];
         for &(m, k, n) in &sizes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
