@@ -32,15 +32,6 @@ impl<T: Element> Tensor<T> {
         self.sub(&self.logsumexp(axis, true)?)
     }
 
-    /// `exp(x_i) / sum_j exp(x_j)` along `axis`, computed from the shifted exponentials.
-    ///
-    /// # Errors
-    /// When the axis is out of range or empty.
-    pub fn softmax(&self, axis: isize) -> Result<Tensor<T>> {
-        let shifted = self.sub(&self.max_axis(axis, true)?.detach())?.exp()?;
-        shifted.div(&shifted.sum_axis(axis, true)?)
-    }
-
     /// SiLU (swish): `x * sigmoid(x)`.
     ///
     /// # Errors

@@ -135,8 +135,9 @@ fn table() -> Vec<Case> {
         case!(Some("index_select"), "index_select", &[&[&[5, 3]], &[&[5, 2, 2]]], R, |t| t[0]
             .index_select(&[4, 0, 4, 1])),
         // Composite activations (functional.rs).
-        case!(None, "softmax", &[&[&[5]], &[&[1, 5]], &[&[33, 5]]], R, |t| t[0].softmax(-1)),
-        case!(None, "softmax axis 0", &[&[&[4, 3]]], R, |t| t[0].softmax(0)),
+        case!(Some("softmax"), "softmax", &[&[&[5]], &[&[1, 5]], &[&[33, 5]]], R, |t| t[0].softmax(-1)),
+        case!(Some("softmax"), "softmax axis 0", &[&[&[4, 3]], &[&[2, 3, 4]]], R, |t| t[0].softmax(0)),
+        case!(Some("softmax"), "softmax middle axis", &[&[&[2, 3, 4]]], R, |t| t[0].softmax(1)),
         case!(None, "log_softmax", &[&[&[5]], &[&[1, 5]], &[&[33, 5]]], R, |t| t[0].log_softmax(-1)),
         case!(None, "logsumexp", &[&[&[1, 5]], &[&[33, 5]]], R, |t| t[0].logsumexp(-1, false)),
         case!(None, "silu", UNARY, R, |t| t[0].silu()),

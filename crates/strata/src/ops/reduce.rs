@@ -60,6 +60,40 @@ impl<T: Element> Tensor<T> {
         Ok(Tensor::from_op(vec![mean], Shape::scalar(), &[self, target], MeanSquaredDifference))
     }
 
+    /// `exp(x_i) / sum_j exp(x_j)` along `axis`, from the exponentials shifted by the maximum
+    /// (so no exponential overflows). One op: the same values, summed in the same order, as
+    /// the five it replaces (max, subtract, exp, sum, divide), and one backward rule,
+    /// `dx = y (g - sum_j g_j y_j)`.
+    ///
+    /// # Errors
+    /// When the axis is out of range or empty.
+    pub fn softmax(&self, axis: isize) -> Result<Tensor<T>> {
+        let ax = self.shape().axis("softmax", axis)?;
+        let (outer, n, inner) = split_at_axis(self.shape(), ax);
+        if n == 0 {
+            return Err(Error::shape("softmax", self.shape(), format!("axis {ax} is empty")));
+        }
+        let x = self.data();
+        let mut y = pool::take(x.len());
+        y.resize(x.len(), T::zero());
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |k: usize| (o * n + k) * inner + i;
+                // NaN wins, as in max_axis, so that it spreads to the whole row instead of hiding.
+                let larger = |m: T, v: T| if v > m || (v.is_nan() && !m.is_nan()) { v } else { m };
+                let max = (1..n).fold(x[at(0)], |m, k| larger(m, x[at(k)]));
+                let mut total = T::zero();
+                for k in 0..n {
+                    let e = (x[at(k)] - max).exp();
+                    y[at(k)] = e;
+                    total = total + e;
+                }
+                (0..n).for_each(|k| y[at(k)] = y[at(k)] / total);
+            }
+        }
+        Ok(Tensor::from_op(y, self.shape().clone(), &[self], Softmax { axis: ax }))
+    }
+
     /// Sum over `axis` (negative counts from the end), keeping it as size 1 if `keepdim`.
     ///
     /// # Errors
@@ -184,6 +218,31 @@ impl<T: Element> Backward<T> for MeanSquaredDifference {
         let d_pred = Tensor::from_parts(pool::collect(pred.numel(), diffs), pred.shape().clone());
         let d_target = if target.requires_grad() { Some(d_pred.neg()?) } else { None };
         Ok(vec![pred.requires_grad().then_some(d_pred), d_target])
+    }
+}
+
+struct Softmax {
+    axis: usize,
+}
+impl<T: Element> Backward<T> for Softmax {
+    fn name(&self) -> &'static str {
+        "softmax"
+    }
+    fn backward(&self, _x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
+        // Only the output is needed: dx = y (g - sum_j g_j y_j).
+        let (outer, n, inner) = split_at_axis(y.shape(), self.axis);
+        let shape = y.shape().clone();
+        let (y, g) = (y.data(), g.data());
+        let mut dx = pool::take(y.len());
+        dx.resize(y.len(), T::zero());
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |k: usize| (o * n + k) * inner + i;
+                let dot = (0..n).fold(T::zero(), |acc, k| acc + g[at(k)] * y[at(k)]);
+                (0..n).for_each(|k| dx[at(k)] = y[at(k)] * (g[at(k)] - dot));
+            }
+        }
+        Ok(vec![Some(Tensor::from_parts(dx, shape))])
     }
 }
 
