@@ -142,8 +142,7 @@ pub fn sparse_categorical_crossentropy<T: Element>(prob: &Tensor<T>, target: &Te
     if n == 0 {
         return Err(Error::shape(op, prob.shape(), "empty batch"));
     }
-    let p = prob.div(&prob.sum_axis(-1, true)?)?.clamp(EPSILON, 1.0 - EPSILON)?;
-    p.log()?.gather(&labels)?.mean()?.neg()
+    prob.clipped_cross_entropy(&labels, EPSILON)
 }
 
 /// Sparse categorical cross-entropy on logits `[n, c]`: `-mean log_softmax(x)[label]`.

@@ -161,6 +161,11 @@ fn table() -> Vec<Case> {
             R,
             |t| t[0].mean_squared_difference(&t[1])
         ),
+        case!(Some("clipped_cross_entropy"), "clipped_cross_entropy", &[&[&[33, 4]], &[&[1, 3]]], PROB, |t| t[0]
+            .clipped_cross_entropy(
+                &labels(t[0].dims()[0], t[0].dims()[1]).to_f64_vec().iter().map(|&l| l as usize).collect::<Vec<_>>(),
+                1e-7
+            )),
         case!(None, "mae", &[&[&[33, 2]], &[&[1, 2]]], R, |t| loss::mae(
             &t[0],
             &t[0].mul_scalar(0.0)?.add_scalar(0.3)?

@@ -5,6 +5,7 @@ mod binary;
 mod compare;
 mod index;
 mod linear;
+mod loss;
 mod matmul;
 #[cfg(target_arch = "x86_64")]
 mod microkernel;

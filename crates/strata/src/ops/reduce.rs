@@ -42,24 +42,6 @@ impl<T: Element> Tensor<T> {
         self.sum()?.mul_scalar(1.0 / self.numel() as f64)
     }
 
-    /// `mean((self - target)²)` as a scalar: the mean-squared-error loss's forward pass as one
-    /// op (one node instead of four: sub, square, sum, scale), with the same sums in the same
-    /// order, so the values equal the composed ops' bit for bit.
-    ///
-    /// # Errors
-    /// When the shapes differ or the tensors are empty.
-    pub fn mean_squared_difference(&self, target: &Tensor<T>) -> Result<Tensor<T>> {
-        if self.shape() != target.shape() {
-            return Err(Error::mismatch("mean_squared_difference", self.shape(), target.shape(), "shapes must match"));
-        }
-        if self.numel() == 0 {
-            return Err(Error::shape("mean_squared_difference", self.shape(), "mean of an empty tensor"));
-        }
-        let total: T = self.data().iter().zip(target.data()).map(|(&p, &t)| (p - t) * (p - t)).sum();
-        let mean = total * T::of(1.0 / self.numel() as f64);
-        Ok(Tensor::from_op(vec![mean], Shape::scalar(), &[self, target], MeanSquaredDifference))
-    }
-
     /// `exp(x_i) / sum_j exp(x_j)` along `axis`, from the exponentials shifted by the maximum
     /// (so no exponential overflows). One op: the same values, summed in the same order, as
     /// the five it replaces (max, subtract, exp, sum, divide), and one backward rule,
@@ -202,22 +184,6 @@ impl<T: Element> Tensor<T> {
             }
         }
         Ok(out)
-    }
-}
-
-/// `d/dp mean((p - t)²) = 2 (p - t) / n`, and its negative for `t`.
-struct MeanSquaredDifference;
-impl<T: Element> Backward<T> for MeanSquaredDifference {
-    fn name(&self) -> &'static str {
-        "mean_squared_difference"
-    }
-    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
-        let (pred, target) = (&x[0], &x[1]);
-        let scale = g.item()? * T::of(1.0 / pred.numel() as f64);
-        let diffs = pred.data().iter().zip(target.data()).map(|(&p, &t)| scale * ((p - t) + (p - t)));
-        let d_pred = Tensor::from_parts(pool::collect(pred.numel(), diffs), pred.shape().clone());
-        let d_target = if target.requires_grad() { Some(d_pred.neg()?) } else { None };
-        Ok(vec![pred.requires_grad().then_some(d_pred), d_target])
     }
 }
 
