@@ -52,8 +52,7 @@ impl<T: Element> Tensor<T> {
     pub fn linear(&self, weight: &Tensor<T>, bias: Option<&Tensor<T>>) -> Result<Tensor<T>> {
         let (mut out, shape, inputs) = self.affine(weight, bias)?;
         if let Some(b) = bias {
-            out.chunks_exact_mut(b.numel())
-                .for_each(|row| row.iter_mut().zip(b.data()).for_each(|(v, &b)| *v = *v + b));
+            add_bias_then(&mut out, Some(b.data()), |v| v);
         }
         Ok(Tensor::from_op(out, shape, &inputs, Linear))
     }
@@ -86,6 +85,17 @@ impl<T: Element> Tensor<T> {
         let (mut out, shape, inputs) = self.affine(weight, bias)?;
         fused.apply(&mut out, bias.map(Tensor::data));
         Ok(Tensor::from_op(out, shape, &inputs, FusedLinear { activation: fused }))
+    }
+}
+
+/// `v = f(v + bias)` over each row of `values` (`f(v)` without a bias): one pass over the
+/// product's output while it is in cache.
+fn add_bias_then<T: Element>(values: &mut [T], bias: Option<&[T]>, f: impl Fn(T) -> T) {
+    match bias {
+        Some(b) => values.chunks_exact_mut(b.len()).for_each(|row| {
+            row.iter_mut().zip(b).for_each(|(v, &b)| *v = f(*v + b));
+        }),
+        None => values.iter_mut().for_each(|v| *v = f(*v)),
     }
 }
 
@@ -128,18 +138,10 @@ impl Fused {
     /// as the linear op followed by the elementwise op of `ops/unary.rs` (NaN stays NaN
     /// through ReLU).
     fn apply<T: Element>(self, values: &mut [T], bias: Option<&[T]>) {
-        fn rows<T: Element>(values: &mut [T], bias: Option<&[T]>, f: impl Fn(T) -> T) {
-            match bias {
-                Some(b) => values.chunks_exact_mut(b.len()).for_each(|row| {
-                    row.iter_mut().zip(b).for_each(|(v, &b)| *v = f(*v + b));
-                }),
-                None => values.iter_mut().for_each(|v| *v = f(*v)),
-            }
-        }
         match self {
-            Fused::Relu => rows(values, bias, |v| if v <= T::zero() { T::zero() } else { v }),
-            Fused::Sigmoid => rows(values, bias, super::unary::sigmoid_of),
-            Fused::Tanh => rows(values, bias, T::tanh),
+            Fused::Relu => add_bias_then(values, bias, |v| if v <= T::zero() { T::zero() } else { v }),
+            Fused::Sigmoid => add_bias_then(values, bias, super::unary::sigmoid_of),
+            Fused::Tanh => add_bias_then(values, bias, T::tanh),
         }
     }
 

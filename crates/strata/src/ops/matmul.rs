@@ -384,8 +384,9 @@ mod tests {
 
     /// Every kernel path in f32 (strata's own kernel: full and partial 16-column panels, 1 to 6
     /// row blocks, the transposed-operand packing with and without 8x8 tiles, narrow outputs
-    /// computed transposed; and gemm's halves and thread pool at the larger sizes) against the
-    /// definition, for all four transpose flags.
+    /// computed transposed; and, with two threads, the halves split by rows, columns or the
+    /// inner dimension at the larger sizes) against the definition, for all four transpose
+    /// flags.
     #[test]
     fn f32_products_match_the_definition_at_every_layout_and_size() {
         let mut rng = seeded_rng(5);
