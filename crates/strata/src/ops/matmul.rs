@@ -40,7 +40,7 @@ const PARALLEL_MIN_MACS: usize = 1 << 22;
 /// (rows, columns, or the inner dimension), each computed by a single-threaded kernel on
 /// strata's helper thread and this one. With two threads this serves every size: the W2 shapes
 /// (32x784 by 784x128 is 2^21.6) gain from a second core this way, where gemm's fine-grained
-/// split loses, and W3's (256x784 by 784x512 and its gradients) ran at 155-190 GFLOP/s split in
+/// split loses, and W3's (256x784 by 784x512 and its gradients) ran at 160-190 GFLOP/s split in
 /// halves against 124-177 through gemm's pool (docs/performance.md).
 const SPLIT_MIN_MACS: usize = 1 << 20;
 
