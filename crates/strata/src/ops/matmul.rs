@@ -60,9 +60,8 @@ pub(crate) fn gemm_append<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &
         return;
     }
     let spare = out.spare_capacity_mut();
-    // SAFETY: the spare capacity holds `len` elements; the kernel
-    // writes every element of the product without reading it, so all `len` are initialized
-    // when `set_len` runs.
+    // SAFETY: the spare capacity holds `len` elements; the kernel writes every element of the
+    // product without reading it, so all `len` are initialized when `set_len` runs.
     unsafe {
         gemm_raw(a, b, spare.as_mut_ptr().cast::<T>());
         out.set_len(out.len() + len);

@@ -48,8 +48,8 @@ thread_local! {
 
 /// # Safety
 /// [`available`] must be true; the pointers must cover the sizes under their strides, and
-/// `out` must be valid for writes and not be accessed elsewhere
-/// meanwhile. `k` must be at least 1.
+/// `out` must be valid for writes and not be accessed elsewhere meanwhile. `k` must be at
+/// least 1.
 pub(super) unsafe fn run(p: &Product) {
     // A narrow output (lecture 004's 10 classes) would leave most of each 16-column panel idle:
     // compute its transpose `bᵀ·aᵀ` instead, whose columns are the batch's rows.
@@ -84,9 +84,9 @@ unsafe fn run_with(p: &Product, buffer: &mut Vec<f32>) {
         let (panel, panel_rs) = if width == NR && b_cs == 1 {
             (p.b.add(j0), b_rs)
         } else {
-            // Copy columns j0..j0+width of b as k rows of NR, zero beyond `width`.
+            // Copy columns j0..j0+width of b as k rows of NR (zero beyond `width`).
             buffer.clear();
-            buffer.resize(p.k * NR, 0.0); // zero beyond `width`; the rest is overwritten
+            buffer.resize(p.k * NR, 0.0);
             let b = p.b.offset(j0 as isize * b_cs);
             let mut done = (0, 0);
             if b_rs == 1 {
