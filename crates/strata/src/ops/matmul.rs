@@ -1,8 +1,9 @@
 //! Matrix product. `y = op(a)·op(b)` where `op` is identity or transpose; for `y = a·b`,
 //! `da = g·bᵀ` and `db = aᵀ·g`.
 //!
-//! Transposed operands never get copied: the kernel (`gemm`) reads any row and column
-//! strides, so a transpose is a swap of the two strides. The backward rules use this too.
+//! Transposed operands never get copied: both kernels (`gemm`'s and strata's own in
+//! `microkernel.rs`) read any row and column strides, so a transpose is a swap of the two
+//! strides. The backward rules use this too.
 
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
@@ -147,9 +148,9 @@ fn own_kernel<T: Element>() -> bool {
     false
 }
 
-/// Products of at most this many multiply-adds skip the kernel library: its dispatch and
-/// packing cost more than the arithmetic (lecture 000's Iris network has five such products per
-/// step, e.g. 32x2 by 2x32).
+/// Where strata's own kernel does not run (f64, or a CPU without AVX2), products of at most
+/// this many multiply-adds skip the kernel library: its dispatch and packing cost more than the
+/// arithmetic (lecture 000's Iris network has five such products per step, e.g. 32x2 by 2x32).
 const SMALL_MAX_MACS: usize = 1 << 12;
 
 /// `out = a·b` by plain loops, row by row: the innermost loop runs along a row of `b` and of
