@@ -50,8 +50,12 @@ enum Command {
         /// One line per epoch instead of progress bars.
         #[arg(long)]
         quiet: bool,
+        /// Replace the run already in --out (refused without it, so a trained model is not lost).
+        #[arg(long)]
+        overwrite: bool,
     },
-    /// Evaluate a run on its test set (or on all rows when its spec has none).
+    /// Evaluate a run on its test set (or on all rows when its spec has none); with --data, on
+    /// every row of that file, with the run's own scaler and class names.
     ///
     /// Example: strata evaluate runs/iris-20261121-120000 --json
     Evaluate {
@@ -63,6 +67,10 @@ enum Command {
         /// Print one JSON object with the figures as the last line.
         #[arg(long)]
         json: bool,
+        /// For a classifier, also print the confusion matrix and the per-class precision,
+        /// recall and F1 (the table scikit-learn's classification_report prints).
+        #[arg(long)]
+        report: bool,
     },
     /// Predict with a trained run on a CSV file (the spec's feature columns) or an IDX file.
     ///
@@ -86,7 +94,7 @@ enum Command {
     },
     /// Download a public dataset (fashion-mnist, mnist) once into a cache, verified by MD5.
     ///
-    /// Example: strata fetch fashion-mnist --dir data   (then: --data data/fashion-mnist)
+    /// Example: strata fetch fashion-mnist --dir data   (then: fit ... --data data/fashion-mnist)
     Fetch {
         /// fashion-mnist or mnist.
         name: String,
@@ -117,29 +125,30 @@ fn main() -> ExitCode {
 fn execute(command: Option<Command>) -> strata::Result<()> {
     match command {
         None => {
-            let options = FitOptions { verbose: 1, ..FitOptions::default() };
+            let options =
+                FitOptions { verbose: Some(1), print_summary: true, overwrite: false, ..FitOptions::default() };
             let report = run::fit_spec_text(IRIS_SPEC, Path::new("examples/iris.toml"), &options)?;
-            println!("{}", report.model.summary());
-            let mse = figure(&report.results, "loss");
+            let mse = report.results.loss();
             println!("test MSE: {mse:.4} (lecture 000 reports 0.1016; Keras 3 gives a median of 0.21 over 3 seeds)");
             println!("run directory: {}", report.run_dir.display());
             Ok(())
         }
-        Some(Command::Fit { spec, data, epochs, seed, out, init_weights, resume, json, quiet }) => {
-            let verbose = if quiet || json { 2 } else { 1 };
-            let options = FitOptions { data, epochs, seed, out, init_weights, verbose, resume };
+        Some(Command::Fit { spec, data, epochs, seed, out, init_weights, resume, json, quiet, overwrite }) => {
+            let verbose = (quiet || json).then_some(2);
+            let options =
+                FitOptions { data, epochs, seed, out, init_weights, verbose, resume, overwrite, print_summary: true };
             let report = run::fit_spec(&spec, &options)?;
-            println!("{}", report.model.summary());
             let figures: Vec<String> = report.results.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
             println!("{} ({}): {}", report.evaluated_on, report.run_dir.display(), figures.join(", "));
-            println!("time per epoch: {:.3}s over {} epochs", report.seconds_per_epoch, report.epochs);
+            let unit = if report.epochs == 1 { "epoch" } else { "epochs" };
+            println!("time per epoch: {:.3}s over {} {unit}", report.seconds_per_epoch, report.epochs);
             if json {
                 let mut obj = serde_json::Map::new();
                 for (k, v) in &report.results {
                     obj.insert(k.clone(), serde_json::json!(v));
                 }
-                if report.results.iter().any(|(k, _)| k == "loss") && report.model.loss().name() == "mse" {
-                    obj.insert("mse".into(), serde_json::json!(figure(&report.results, "loss")));
+                if report.model.loss().name() == "mse" {
+                    obj.insert("mse".into(), serde_json::json!(report.results.loss()));
                 }
                 for name in report.history.names() {
                     if !name.starts_with("val_") && name != "learning_rate" {
@@ -156,14 +165,27 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Evaluate { run_dir, data, json }) => {
-            let (results, on) = run::evaluate_run(&run_dir, data.as_deref())?;
-            let figures: Vec<String> = results.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
-            println!("{on}: {}", figures.join(", "));
+        Some(Command::Evaluate { run_dir, data, json, report }) => {
+            let evaluation = run::evaluate_run(&run_dir, data.as_deref())?;
+            let figures: Vec<String> = evaluation.results.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+            println!("{}: {}", evaluation.evaluated_on, figures.join(", "));
+            if report {
+                match &evaluation.classification {
+                    Some((matrix, table)) => {
+                        println!("\nconfusion matrix (rows: true class, columns: predicted):");
+                        print!("{}", run::format_confusion(matrix, &table.class_names));
+                        println!("\n{table}");
+                    }
+                    None => println!("(--report: the run is not a classifier, so there is no confusion matrix)"),
+                }
+            }
             if json {
                 let mut obj: serde_json::Map<String, serde_json::Value> =
-                    results.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
-                obj.insert("evaluated_on".into(), serde_json::json!(on));
+                    evaluation.results.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+                obj.insert("evaluated_on".into(), serde_json::json!(evaluation.evaluated_on));
+                if let (true, Some((matrix, _))) = (report, &evaluation.classification) {
+                    obj.insert("confusion_matrix".into(), serde_json::json!(matrix));
+                }
                 obj.insert("run_dir".into(), serde_json::json!(run_dir.display().to_string()));
                 println!("{}", serde_json::Value::Object(obj));
             }
@@ -197,25 +219,9 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
             Ok(())
         }
         Some(Command::Plot { run_dir }) => {
-            let path = run_dir.join("history.csv");
-            let text =
-                std::fs::read_to_string(&path).map_err(|source| strata::Error::Io { path: path.clone(), source })?;
-            let history = strata::train::History::from_csv(&text).map_err(|message| strata::Error::Parse {
-                path,
-                line: 0,
-                message,
-            })?;
-            strata::plot::learning_curves(
-                &history,
-                &run_dir.join("learning_curves.png"),
-                &run_dir.join("learning_curves.svg"),
-            )?;
-            println!("wrote {}", run_dir.join("learning_curves.png").display());
+            let written = run::plot_run(&run_dir)?;
+            println!("wrote {}", written.display());
             Ok(())
         }
     }
-}
-
-fn figure(results: &[(String, f64)], name: &str) -> f64 {
-    results.iter().find(|(k, _)| k == name).map_or(f64::NAN, |(_, v)| *v)
 }

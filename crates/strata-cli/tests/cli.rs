@@ -65,7 +65,7 @@ fn every_example_spec_trains_and_writes_a_complete_run() {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{spec}: a PNG signature");
         assert_eq!(&png[12..16], b"IHDR");
         let decoded = image::load_from_memory_with_format(&png, image::ImageFormat::Png).expect("a valid PNG");
-        assert!(decoded.width() >= 560 && decoded.height() == 420, "{spec}: {}x{}", decoded.width(), decoded.height());
+        assert!(decoded.width() >= 560 && decoded.height() >= 420, "{spec}: {}x{}", decoded.width(), decoded.height());
         let svg = std::fs::read_to_string(out.join("learning_curves.svg")).unwrap();
         assert!(svg.contains("<svg") && svg.contains("Epoch"));
 

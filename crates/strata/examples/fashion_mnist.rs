@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         }
     };
     println!("{}", run.model.summary());
-    let acc = run.history.get("sparse_categorical_accuracy").and_then(|v| v.last().copied()).unwrap_or(f64::NAN);
+    let acc = run.history.get("accuracy").and_then(|v| v.last().copied()).unwrap_or(f64::NAN);
     println!("train accuracy {acc:.4} (lecture: 0.8922)");
     println!("test accuracy {:.4}, test loss {:.4} (lecture: 0.8792, 0.3378)", run.test_accuracy, run.test_loss);
     println!("total time {:.1}s", start.elapsed().as_secs_f64());

@@ -26,7 +26,7 @@ fn main() -> strata::Result<()> {
     println!(
         "final loss {:.4}, accuracy {}",
         history.get("loss").and_then(|l| l.last()).unwrap_or(&f64::NAN),
-        history.get("binary_accuracy").and_then(|a| a.last()).unwrap_or(&f64::NAN)
+        history.get("accuracy").and_then(|a| a.last()).unwrap_or(&f64::NAN)
     );
     Ok(())
 }

@@ -4,11 +4,11 @@ use crate::shape::Shape;
 use std::path::PathBuf;
 
 /// Everything that can go wrong in strata. Messages say what failed, what was expected and what
-/// was received, e.g. `matmul: shape mismatch, lhs [3, 4] vs rhs [5, 2] (inner dimensions 4 and 5 differ)`.
+/// was received, e.g. `matmul: shape mismatch, [3, 4] vs [5, 2] (inner dimensions 4 and 5 differ)`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Two shapes that must agree do not.
-    #[error("{op}: shape mismatch, lhs {lhs} vs rhs {rhs} ({reason})")]
+    #[error("{op}: shape mismatch, {lhs} vs {rhs} ({reason})")]
     ShapeMismatch {
         /// The op or layer that checked.
         op: String,

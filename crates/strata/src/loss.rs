@@ -124,10 +124,23 @@ pub fn class_indices<T: Element>(op: &str, target: &Tensor<T>, n: usize, classes
             if f >= 0.0 && f.fract() == 0.0 && f < classes as f64 {
                 Ok(f as usize)
             } else {
-                Err(Error::invalid(op, format!("target {f} in row {row} is not a class index in 0..{classes}")))
+                Err(Error::invalid(
+                    op,
+                    format!("label {f} in row {row} is not a class index: {}", valid_labels(classes)),
+                ))
             }
         })
         .collect()
+}
+
+/// What labels a model with `classes` outputs accepts, for error messages: "the model has 3
+/// output units, so labels must be 0-2".
+pub fn valid_labels(classes: usize) -> String {
+    match classes {
+        0 => "the model has no output units".into(),
+        1 => "the model has 1 output unit, so the only label is 0".into(),
+        c => format!("the model has {c} output units, so labels must be whole numbers 0-{}", c - 1),
+    }
 }
 
 /// Sparse categorical cross-entropy on probabilities `[n, c]` and class indices `[n]`:

@@ -10,14 +10,15 @@
 
 use crate::data::idx::{load_mnist_dir_raw, read_idx, FASHION_MNIST_CLASSES};
 use crate::data::preprocess::{train_test_split, Scaler};
-use crate::data::table::{Missing, Table};
+use crate::data::table::{ColumnKind, Missing, Table};
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::nn::Sequential;
 use crate::spec::{CallbackSpec, DataSpec, Spec};
 use crate::tensor::Tensor;
+use crate::train::metrics::{argmax_rows, classification_report, confusion_matrix, ClassificationReport};
 use crate::train::{
-    Callback, EarlyStopping, FitConfig, History, Model, ModelCheckpoint, ReduceLrOnPlateau, TerminateOnNaN,
+    Callback, EarlyStopping, Evaluation, FitConfig, History, Model, ModelCheckpoint, ReduceLrOnPlateau, TerminateOnNaN,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -51,9 +52,28 @@ pub struct Prepared {
 /// # Errors
 /// When the source is unknown or unreadable, a column is missing, or the split is invalid.
 pub fn prepare_data(spec: &DataSpec, data_path: Option<&Path>, scaler: Option<&Scaler>) -> Result<Prepared> {
-    let (kind, location) = spec.source.split_once(':').ok_or_else(|| {
-        Error::invalid("data.source", format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", spec.source))
-    })?;
+    prepare_data_with(spec, data_path, Fixed { scaler, ..Fixed::default() })
+}
+
+/// What a model fixes about the data read for it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fixed<'a> {
+    /// The scaler fitted at training time (applied instead of fitting a new one).
+    pub scaler: Option<&'a Scaler>,
+    /// The class names of the target, in the order of the model's outputs: a file holding
+    /// only some of them still maps each to its trained index.
+    pub class_names: Option<&'a [String]>,
+    /// For a loss of class indices, the model's output units: a label outside `0..units` is an
+    /// error naming the CSV line, and one-hot targets get this width.
+    pub class_outputs: Option<usize>,
+}
+
+/// [`prepare_data`] with what a model fixes about its data.
+///
+/// # Errors
+/// As [`prepare_data`], and for a label the model cannot score or a class it never saw.
+pub fn prepare_data_with(spec: &DataSpec, data_path: Option<&Path>, fixed: Fixed<'_>) -> Result<Prepared> {
+    let (kind, location) = source_kind(spec)?;
     let location = data_path.map_or_else(|| PathBuf::from(location), Path::to_path_buf);
     let (x_train, y_train, test, class_names, colors) = match kind {
         "idx" => {
@@ -65,16 +85,17 @@ pub fn prepare_data(spec: &DataSpec, data_path: Option<&Path>, scaler: Option<&S
             let table = if kind == "builtin" {
                 Table::builtin(location.to_string_lossy().as_ref())?
             } else {
-                let missing = match spec.missing.as_str() {
-                    "error" => Missing::Error,
-                    "drop" => Missing::Drop,
-                    other => {
-                        return Err(Error::invalid("data.missing", format!("{other:?} must be \"error\" or \"drop\"")))
-                    }
-                };
-                Table::from_csv(&location, spec.header, missing)?
+                let missing = missing_rule(spec)?;
+                let mut kinds = numeric(&spec.features);
+                if let (Some(names), [target]) = (fixed.class_names, spec.targets.as_slice()) {
+                    kinds.push((target.clone(), ColumnKind::Classes(names.to_vec())));
+                }
+                Table::from_csv_with(&location, spec.header, missing, &kinds)?
             };
-            table_data(spec, &table)?
+            if let Some(outputs) = fixed.class_outputs {
+                check_labels(spec, &table, &location, outputs)?;
+            }
+            table_data(spec, &table, fixed.class_outputs)?
         }
         other => {
             return Err(Error::invalid(
@@ -83,7 +104,7 @@ pub fn prepare_data(spec: &DataSpec, data_path: Option<&Path>, scaler: Option<&S
             ))
         }
     };
-    let scaler = match scaler {
+    let scaler = match fixed.scaler {
         Some(s) => s.clone(),
         None => Scaler::fit(&spec.scale, &x_train)?,
     };
@@ -112,7 +133,52 @@ type Split = (
     Option<(Vec<usize>, Vec<String>)>,
 );
 
-fn table_data(spec: &DataSpec, table: &Table) -> Result<Split> {
+/// The kind and location of `data.source` (`csv:FILE` gives `("csv", "FILE")`).
+fn source_kind(spec: &DataSpec) -> Result<(&str, &str)> {
+    spec.source.split_once(':').ok_or_else(|| {
+        Error::invalid("data.source", format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", spec.source))
+    })
+}
+
+fn missing_rule(spec: &DataSpec) -> Result<Missing> {
+    match spec.missing.as_str() {
+        "error" => Ok(Missing::Error),
+        "drop" => Ok(Missing::Drop),
+        other => Err(Error::invalid("data.missing", format!("{other:?} must be \"error\" or \"drop\""))),
+    }
+}
+
+/// Feature columns hold numbers: text in one is a typo, never a class.
+fn numeric(features: &[String]) -> Vec<(String, ColumnKind)> {
+    features.iter().map(|f| (f.clone(), ColumnKind::Number)).collect()
+}
+
+/// Every label of a single target column is a class index the model's `outputs` units can
+/// score; the error names the file's line.
+fn check_labels(spec: &DataSpec, table: &Table, location: &Path, outputs: usize) -> Result<()> {
+    let [target] = spec.targets.as_slice() else { return Ok(()) };
+    let c = table.column(target)?;
+    for (r, row) in table.rows.iter().enumerate() {
+        let v = row.get(c).copied().unwrap_or(f64::NAN);
+        if !(v >= 0.0 && v.fract() == 0.0 && v < outputs as f64) {
+            let shown = match &table.categories.get(c) {
+                Some(Some(names)) => {
+                    names.get(v as usize).map_or_else(|| v.to_string(), |n| format!("{n:?} (class {v})"))
+                }
+                _ => v.to_string(),
+            };
+            let message =
+                format!("label {shown} in column {target:?} is out of range: {}", crate::loss::valid_labels(outputs));
+            return Err(match table.lines.get(r) {
+                Some(&line) => Error::Parse { path: location.to_path_buf(), line: line as usize, message },
+                None => Error::invalid("data", format!("row {r}: {message}")),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn table_data(spec: &DataSpec, table: &Table, class_outputs: Option<usize>) -> Result<Split> {
     if spec.features.is_empty() || spec.targets.is_empty() {
         return Err(Error::invalid("data", "a table source needs `features` and `targets` column names"));
     }
@@ -143,9 +209,12 @@ fn table_data(spec: &DataSpec, table: &Table) -> Result<Split> {
         if !spec.one_hot {
             return Ok(y);
         }
-        let count = classes
-            .as_ref()
-            .map_or_else(|| labels.as_ref().map_or(0, |l| l.iter().max().map_or(0, |m| m + 1)), Vec::len);
+        // The model's width when known: a file may hold only some of the classes.
+        let count = class_outputs.unwrap_or_else(|| {
+            classes
+                .as_ref()
+                .map_or_else(|| labels.as_ref().map_or(0, |l| l.iter().max().map_or(0, |m| m + 1)), Vec::len)
+        });
         let idx: Vec<usize> = y.data().iter().map(|&v| v as usize).collect();
         if spec.targets.len() != 1 {
             return Err(Error::invalid("data.one_hot", "needs a single target column of class indices"));
@@ -206,6 +275,10 @@ struct RunFile {
     scaler: Scaler,
     class_names: Option<Vec<String>>,
     summary: String,
+    /// The data file or folder trained on, absolute (none for a built-in source; absent in runs
+    /// written before it was recorded, which fall back to the spec's path).
+    #[serde(default)]
+    data_path: Option<PathBuf>,
 }
 
 const RUN_FORMAT: &str = "strata-run-1";
@@ -223,8 +296,14 @@ pub struct FitOptions {
     pub out: Option<PathBuf>,
     /// A weights file to load before training.
     pub init_weights: Option<PathBuf>,
-    /// 0 silent, 1 progress bars, 2 a line per epoch.
-    pub verbose: u8,
+    /// 0 silent, 1 progress bars, 2 a line per epoch; `None`: the spec's `fit.verbose` (default 1).
+    pub verbose: Option<u8>,
+    /// Replace a run already in the run directory (refused otherwise, so a trained model is
+    /// never lost to a mistyped `--out`).
+    pub overwrite: bool,
+    /// Print the model's summary to standard output once it is built, before training (as a
+    /// Keras user calls `summary()` before `fit`).
+    pub print_summary: bool,
     /// Continue the run in this directory from its `checkpoint.strata` (the spec and options
     /// must be the ones it was started with).
     pub resume: Option<PathBuf>,
@@ -241,7 +320,7 @@ pub struct RunReport {
     /// Per-epoch history.
     pub history: History,
     /// Final loss and metrics, on the test set when there is one, else on the training data.
-    pub results: Vec<(String, f64)>,
+    pub results: Evaluation,
     /// Which data `results` are on: "test" or "train".
     pub evaluated_on: &'static str,
     /// Epochs trained.
@@ -263,7 +342,8 @@ pub fn fit_spec(spec_path: &Path, options: &FitOptions) -> Result<RunReport> {
     fit_spec_text(&text, spec_path, options)
 }
 
-/// [`fit_spec`] from the spec's text; `spec_path` names it (errors, default run directory).
+/// [`fit_spec`] from the spec's text; `spec_path` names it (errors, default run directory) and
+/// relative paths in it are relative to its folder.
 ///
 /// # Errors
 /// As [`fit_spec`].
@@ -280,23 +360,28 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         (Some(dir), _) | (None, Some(dir)) => dir.clone(),
         (None, None) => default_run_dir(spec_path),
     };
+    if options.resume.is_none() && !options.overwrite && is_run_dir(&run_dir) {
+        return Err(Error::invalid(
+            "--out",
+            format!(
+                "{} holds a trained run already; pass --overwrite to replace it, --resume {} to continue it, or choose another --out",
+                run_dir.display(),
+                run_dir.display()
+            ),
+        ));
+    }
     let checkpoint_path = run_dir.join(CHECKPOINT_FILE);
     let resume = match &options.resume {
         Some(dir) => Some(checkpoint_to_resume(dir, text, options)?),
         None => None,
     };
-    let data = prepare_data(&spec.data, options.data.as_deref(), None)?;
     let mut model = build_model(&spec, seed)?;
+    let verbose = options.verbose.unwrap_or_else(|| spec.fit.verbose.unwrap_or(1));
+    let data_path = options.data.clone().or_else(|| spec_data_path(&spec.data, spec_path));
+    let fixed = Fixed { class_outputs: class_outputs(&model)?, ..Fixed::default() };
+    let data = prepare_data_with(&spec.data, data_path.as_deref(), fixed)?;
     if let Some(path) = &options.init_weights {
         model.load_weights(path)?;
-    }
-    std::fs::create_dir_all(&run_dir).map_err(|source| Error::Io { path: run_dir.clone(), source })?;
-    crate::io::remove_stale_temporaries(&run_dir)?;
-    if resume.is_none() {
-        // A fresh run: a checkpoint left by an earlier run here belongs to another spec. The
-        // spec goes in first, so a checkpoint is never found beside a spec it was not trained by.
-        remove_if_present(&checkpoint_path)?;
-        write_atomic(&run_dir.join("spec.toml"), text.as_bytes())?;
     }
     let validation_data = match spec.fit.validation.as_deref() {
         None => None,
@@ -319,16 +404,31 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         seed,
         validation_data,
         validation_split: spec.fit.validation_split.unwrap_or(0.0),
-        verbose: options.verbose,
+        verbose,
         augment: spec.data.augment.clone(),
-        checkpoint: Some(checkpoint_path),
+        checkpoint: Some(checkpoint_path.clone()),
     };
-    let mut callbacks = make_callbacks(&spec, &run_dir);
+    check_monitors(&spec, &model, config.validation_data.is_some() || config.validation_split > 0.0)?;
+    if options.print_summary {
+        println!("{}", model.summary());
+    }
+    std::fs::create_dir_all(&run_dir).map_err(|source| Error::Io { path: run_dir.clone(), source })?;
+    crate::io::remove_stale_temporaries(&run_dir)?;
+    if resume.is_none() {
+        // A fresh run: a checkpoint left by an earlier run here belongs to another spec. The
+        // spec goes in first, so a checkpoint is never found beside a spec it was not trained by.
+        remove_if_present(&checkpoint_path)?;
+        write_atomic(&run_dir.join("spec.toml"), text.as_bytes())?;
+    }
+    let mut callbacks = make_callbacks(&spec, &run_dir, verbose > 0);
     let mut refs: Vec<&mut dyn Callback<f32>> =
         callbacks.iter_mut().map(|b| b.as_mut() as &mut dyn Callback<f32>).collect();
     let start = Instant::now();
     let history = match &resume {
         Some(checkpoint) => {
+            if verbose > 0 {
+                eprintln!("{}", resume_message(checkpoint, config.epochs, &run_dir));
+            }
             model.resume_with_callbacks(&data.x_train, &data.y_train, &config, &mut refs, checkpoint)?
         }
         None if config.epochs == 0 => History::new(),
@@ -345,6 +445,11 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         scaler: data.scaler.clone(),
         class_names: data.class_names.clone(),
         summary: model.summary(),
+        // A built-in source's "path" is its name (`--data or`), kept as given.
+        data_path: match source_kind(&spec.data)?.0 {
+            "builtin" => data_path.clone(),
+            _ => data_path.as_deref().map(absolute),
+        },
     };
     let json = serde_json::to_string_pretty(&run_file).map_err(|e| Error::invalid("model.json", e.to_string()))?;
     model.save_weights(run_dir.join("model.safetensors"))?;
@@ -352,14 +457,103 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
     write_atomic(&run_dir.join("spec.toml"), text.as_bytes())?;
     write_atomic(&run_dir.join("history.csv"), history.to_csv().as_bytes())?;
     if history.epochs() > 0 {
-        crate::plot::learning_curves(
+        let marked = best_epoch(&spec, &history);
+        crate::plot::learning_curves_marked(
             &history,
+            marked,
             &run_dir.join("learning_curves.png"),
             &run_dir.join("learning_curves.svg"),
         )?;
     }
     write_figures(&run_dir, &data, &model)?;
     Ok(RunReport { run_dir, epochs: history.epochs(), history, results, evaluated_on, seconds_per_epoch, model })
+}
+
+/// Whether `dir` holds a run `strata fit` wrote (its spec, model or checkpoint).
+fn is_run_dir(dir: &Path) -> bool {
+    ["model.json", "model.safetensors", "spec.toml", CHECKPOINT_FILE].iter().any(|f| dir.join(f).exists())
+}
+
+/// What resuming does, in words: from which epoch to which.
+fn resume_message(checkpoint: &crate::train::Checkpoint<f32>, epochs: usize, run_dir: &Path) -> String {
+    let done = checkpoint.epochs_done();
+    let planned = checkpoint.epochs_planned().unwrap_or(done);
+    if checkpoint.finished() && epochs <= planned || done >= epochs {
+        format!("Resuming {}: it ended after epoch {done}; nothing left to train", run_dir.display())
+    } else {
+        format!("Resuming {} after epoch {done}: training epochs {} to {epochs}", run_dir.display(), done + 1)
+    }
+}
+
+/// The output units a loss of class indices needs labels for (None for other losses).
+fn class_outputs(model: &Model<f32>) -> Result<Option<usize>> {
+    let network = model.network();
+    let width = network.output_shape(network.input_shape())?.dims().last().copied().unwrap_or(1);
+    Ok(match model.loss() {
+        crate::loss::Loss::SparseCategoricalCrossentropy { .. } => Some(width),
+        _ => None,
+    })
+}
+
+/// The data path of a spec's `csv:` or `idx:` source, relative to the spec's folder.
+fn spec_data_path(data: &DataSpec, spec_path: &Path) -> Option<PathBuf> {
+    let (kind, location) = data.source.split_once(':')?;
+    if kind == "builtin" {
+        return None;
+    }
+    let location = Path::new(location);
+    Some(match spec_path.parent() {
+        Some(dir) if location.is_relative() => dir.join(location),
+        _ => location.to_path_buf(),
+    })
+}
+
+/// `path` made absolute (against the working directory), so a run finds its data from anywhere.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Every callback's `monitor` is a value `fit` will log, checked before anything is written.
+fn check_monitors(spec: &Spec, model: &Model<f32>, validation: bool) -> Result<()> {
+    let logged = model.log_names(validation);
+    for (i, callback) in spec.fit.callbacks.iter().enumerate() {
+        let monitor = match &callback.0 {
+            CallbackSpec::EarlyStopping { monitor, .. }
+            | CallbackSpec::ReduceLrOnPlateau { monitor, .. }
+            | CallbackSpec::ModelCheckpoint { monitor, save_best_only: true } => monitor,
+            _ => continue,
+        };
+        crate::train::check_monitor(&format!("{}: fit.callbacks[{i}]", spec.origin.display()), monitor, &logged)?;
+    }
+    Ok(())
+}
+
+/// The epoch to mark on the learning curves (1-based) and its label: the one whose weights
+/// early stopping restored, else the best of its monitor, else the best validation loss. Found
+/// by EarlyStopping's own rule (strict improvement by `min_delta`; max for names with "acc").
+fn best_epoch(spec: &Spec, history: &History) -> Option<(usize, String)> {
+    let stopping = spec.fit.callbacks.iter().find_map(|c| match &c.0 {
+        CallbackSpec::EarlyStopping { monitor, min_delta, restore_best_weights, .. } => {
+            Some((monitor.as_str(), *min_delta, *restore_best_weights))
+        }
+        _ => None,
+    });
+    let (monitor, min_delta, restored) = stopping.unwrap_or(("val_loss", 0.0, false));
+    let values = history.get(monitor)?;
+    let max = monitor.contains("acc");
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &v) in values.iter().enumerate() {
+        let better = match best {
+            None => !v.is_nan(),
+            Some((_, b)) => (max && v > b + min_delta) || (!max && v < b - min_delta),
+        };
+        if better {
+            best = Some((i, v));
+        }
+    }
+    let (i, v) = best?;
+    let what = if restored { "restored" } else { "best" };
+    Some((i + 1, format!("{what}: epoch {} ({monitor} {v:.4})", i + 1)))
 }
 
 /// The checkpoint of the run in `dir`, once the spec text is known to be the run's own.
@@ -416,12 +610,7 @@ fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>) -> Result<
             crate::train::metrics::argmax_rows(&p)?
         })
     };
-    let classifier = matches!(
-        model.loss(),
-        crate::loss::Loss::BinaryCrossentropy { .. }
-            | crate::loss::Loss::CategoricalCrossentropy { .. }
-            | crate::loss::Loss::SparseCategoricalCrossentropy { .. }
-    );
+    let classifier = is_classifier(model.loss());
     if let (Some((labels, names)), [f0, f1]) = (&data.colors, data.feature_names.as_slice()) {
         let mut panels = vec![("Input variables X", &data.x_train_raw, [f0.as_str(), f1.as_str()])];
         if let (false, [t0, t1]) = (classifier, data.target_names.as_slice()) {
@@ -445,20 +634,58 @@ fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>) -> Result<
         let shown = data.x_train.dims()[0].min(25);
         let samples = data.x_train.slice_batch(0, shown)?;
         let captions: Vec<String> = data.y_train.data()[..shown].iter().map(|&v| name(v)).collect();
-        crate::plot::image_grid(&samples, &captions, &run_dir.join("samples.png"))?;
+        crate::plot::image_grid(
+            &samples,
+            &captions,
+            "Training images and their classes",
+            &[],
+            &run_dir.join("samples.png"),
+        )?;
         if let Some((x, y)) = &data.test {
             let shown = x.dims()[0].min(25);
             let images = x.slice_batch(0, shown)?;
             let predicted = classes_of(&images)?;
+            let pairs: Vec<(usize, usize)> = predicted.iter().zip(y.data()).map(|(&p, &t)| (p, t as usize)).collect();
             let captions: Vec<String> =
-                predicted.iter().zip(y.data()).map(|(&p, &t)| format!("{} / {}", name(p as f32), name(t))).collect();
-            crate::plot::image_grid(&images, &captions, &run_dir.join("predictions.png"))?;
+                pairs.iter().map(|&(p, t)| format!("{} / {}", name(p as f32), name(t as f32))).collect();
+            let wrong: Vec<bool> = pairs.iter().map(|(p, t)| p != t).collect();
+            let errors = wrong.iter().filter(|&&w| w).count();
+            let title = format!("Test images: predicted / true ({errors} of {shown} wrong, in red)");
+            crate::plot::image_grid(&images, &captions, &title, &wrong, &run_dir.join("predictions.png"))?;
+        }
+    }
+    if let Some((x, y)) = &data.test {
+        if classifier {
+            let predicted = classes_of(x)?;
+            let width = model.predict(&x.slice_batch(0, 1)?, 1)?.dims().get(1).copied().unwrap_or(1);
+            let truth: Vec<usize> = if y.numel() == predicted.len() {
+                y.data().iter().map(|&v| if width == 1 { usize::from(v > 0.5) } else { v as usize }).collect()
+            } else {
+                crate::train::metrics::argmax_rows(y)?
+            };
+            let classes = width.max(2);
+            let names = match &data.class_names {
+                Some(names) if names.len() == classes => names.clone(),
+                _ => (0..classes).map(|c| c.to_string()).collect(),
+            };
+            let matrix = confusion_matrix(&truth, &predicted, classes)?;
+            crate::plot::confusion_matrix(&matrix, &names, &run_dir.join("confusion_matrix.png"))?;
+        } else {
+            let predicted = model.predict(x, 1024)?;
+            if predicted.shape() == y.shape() && predicted.rank() == 2 {
+                crate::plot::predicted_vs_true(
+                    &predicted,
+                    y,
+                    &data.target_names,
+                    &run_dir.join("predicted_vs_true.png"),
+                )?;
+            }
         }
     }
     Ok(())
 }
 
-fn make_callbacks(spec: &Spec, run_dir: &Path) -> Vec<Box<dyn Callback<f32>>> {
+fn make_callbacks(spec: &Spec, run_dir: &Path, verbose: bool) -> Vec<Box<dyn Callback<f32>>> {
     spec.fit
         .callbacks
         .iter()
@@ -467,12 +694,13 @@ fn make_callbacks(spec: &Spec, run_dir: &Path) -> Vec<Box<dyn Callback<f32>>> {
                 CallbackSpec::EarlyStopping { monitor, patience, min_delta, restore_best_weights } => {
                     let mut es =
                         EarlyStopping::new(monitor.clone(), *patience).restore_best_weights(*restore_best_weights);
-                    es.min_delta = *min_delta;
+                    (es.min_delta, es.verbose) = (*min_delta, verbose);
                     Box::new(es)
                 }
-                CallbackSpec::ReduceLrOnPlateau { monitor, factor, patience, min_lr } => {
+                CallbackSpec::ReduceLrOnPlateau { monitor, factor, patience, min_lr, min_delta } => {
                     let mut r = ReduceLrOnPlateau::new(monitor.clone());
-                    (r.factor, r.patience, r.min_lr) = (*factor, *patience, *min_lr);
+                    (r.factor, r.patience, r.min_lr, r.min_delta, r.verbose) =
+                        (*factor, *patience, *min_lr, *min_delta, verbose);
                     Box::new(r)
                 }
                 CallbackSpec::TerminateOnNan => Box::new(TerminateOnNaN),
@@ -528,6 +756,8 @@ pub struct LoadedRun {
     pub scaler: Scaler,
     /// Class names of a categorical target.
     pub class_names: Option<Vec<String>>,
+    /// The data it was trained on, absolute (None: a built-in source, or an older run).
+    pub data_path: Option<PathBuf>,
 }
 
 /// Load a run directory written by [`fit_spec`].
@@ -552,36 +782,172 @@ pub fn load_run(run_dir: &Path) -> Result<LoadedRun> {
     let spec = Spec::parse(&run.spec_toml, &run_dir.join("spec.toml"))?;
     let mut model = build_model(&spec, spec.fit.seed)?;
     model.load_weights(run_dir.join("model.safetensors"))?;
-    Ok(LoadedRun { spec, model, scaler: run.scaler, class_names: run.class_names })
+    Ok(LoadedRun { spec, model, scaler: run.scaler, class_names: run.class_names, data_path: run.data_path })
 }
 
-/// Evaluate a run on its test set (or all rows when the spec has none), with the saved scaler.
+/// What [`evaluate_run`] measured, and on what.
+pub struct EvaluationReport {
+    /// The loss and metrics, by name.
+    pub results: Evaluation,
+    /// Which rows: "test", "train", or "all 40 rows of FILE".
+    pub evaluated_on: String,
+    /// For a classifier: the confusion matrix (`[true][predicted]`) and the per-class report,
+    /// with the run's class names.
+    pub classification: Option<(Vec<Vec<usize>>, ClassificationReport)>,
+}
+
+/// Evaluate a run with its saved scaler, class names and targets layout: on its own test set
+/// (or every row when it has none) from the data it was trained on; or, given `data`, on every
+/// row of that file (an IDX folder: its test set).
 ///
 /// # Errors
-/// As [`load_run`] and [`prepare_data`].
-pub fn evaluate_run(run_dir: &Path, data: Option<&Path>) -> Result<(Vec<(String, f64)>, &'static str)> {
+/// As [`load_run`] and [`prepare_data`]; a class name the run never saw is an error naming it.
+pub fn evaluate_run(run_dir: &Path, data: Option<&Path>) -> Result<EvaluationReport> {
     let run = load_run(run_dir)?;
-    let prepared = prepare_data(&run.spec.data, data, Some(&run.scaler))?;
+    let fixed = Fixed {
+        scaler: Some(&run.scaler),
+        class_names: run.class_names.as_deref(),
+        class_outputs: class_outputs(&run.model)?,
+    };
     let batch = run.spec.fit.batch_size;
-    match &prepared.test {
-        Some((x, y)) => Ok((run.model.evaluate(x, y, batch)?, "test")),
-        None => Ok((run.model.evaluate(&prepared.x_train, &prepared.y_train, batch)?, "train")),
-    }
+    let table_file = data.is_some() && source_kind(&run.spec.data)?.0 != "idx";
+    let (x, y, evaluated_on) = if let (true, Some(path)) = (table_file, data) {
+        // A file of its own is evaluated whole: the run's split belongs to the run's data.
+        let mut whole = run.spec.data.clone();
+        (whole.test_split, whole.stratify) = (None, false);
+        let prepared = prepare_data_with(&whole, Some(path), fixed)?;
+        let on = format!("all {} rows of {}", prepared.x_train.dims()[0], path.display());
+        (prepared.x_train, prepared.y_train, on)
+    } else {
+        let path = data.map(Path::to_path_buf).or_else(|| run.data_path.clone());
+        let prepared = prepare_data_with(&run.spec.data, path.as_deref(), fixed)?;
+        match prepared.test {
+            Some((x, y)) => (x, y, "test".to_string()),
+            None => (prepared.x_train, prepared.y_train, "train".to_string()),
+        }
+    };
+    let results = run.model.evaluate(&x, &y, batch)?;
+    let classification = classification_of(&run, &x, &y)?;
+    Ok(EvaluationReport { results, evaluated_on, classification })
 }
 
-/// Predict with a run on a CSV file (the spec's feature columns, by name) or an IDX image file.
-/// Returns CSV text: the outputs, and for a classifier the predicted class.
+/// The confusion matrix and report of a classifier's predictions on `x` against `y` (class
+/// indices or one-hot rows; one output unit thresholded at 0.5).
+fn classification_of(
+    run: &LoadedRun,
+    x: &Tensor<f32>,
+    y: &Tensor<f32>,
+) -> Result<Option<(Vec<Vec<usize>>, ClassificationReport)>> {
+    if !is_classifier(run.model.loss()) {
+        return Ok(None);
+    }
+    let pred = run.model.predict(x, run.spec.fit.batch_size.max(1))?;
+    let (rows, width) = pred.shape().dims2("evaluate")?;
+    let (truth, predicted, classes) = if width == 1 {
+        let to_class = |v: &f32| usize::from(*v > 0.5);
+        (y.data().iter().map(to_class).collect(), pred.data().iter().map(to_class).collect(), 2)
+    } else if y.numel() == rows {
+        (crate::loss::class_indices("evaluate", y, rows, width)?, argmax_rows(&pred)?, width)
+    } else {
+        (argmax_rows(y)?, argmax_rows(&pred)?, width)
+    };
+    let confusion = confusion_matrix(&truth, &predicted, classes)?;
+    let names: Vec<String> = match &run.class_names {
+        Some(names) if names.len() == classes => names.clone(),
+        _ => (0..classes).map(|c| c.to_string()).collect(),
+    };
+    let report = classification_report(&confusion).with_class_names(&names);
+    Ok(Some((confusion, report)))
+}
+
+fn is_classifier(loss: crate::loss::Loss) -> bool {
+    matches!(
+        loss,
+        crate::loss::Loss::BinaryCrossentropy { .. }
+            | crate::loss::Loss::CategoricalCrossentropy { .. }
+            | crate::loss::Loss::SparseCategoricalCrossentropy { .. }
+    )
+}
+
+/// A confusion matrix as a text table, class names on both axes.
+pub fn format_confusion(matrix: &[Vec<usize>], class_names: &[String]) -> String {
+    let name = |i: usize| class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
+    let width = (0..matrix.len())
+        .map(|i| name(i).chars().count())
+        .chain(matrix.iter().flatten().map(|v| v.to_string().len()))
+        .max()
+        .unwrap_or(1);
+    let mut out = format!("{:>width$}", "");
+    for p in 0..matrix.len() {
+        out += &format!(" {:>width$}", name(p));
+    }
+    out.push('\n');
+    for (t, row) in matrix.iter().enumerate() {
+        out += &format!("{:>width$}", name(t));
+        for v in row {
+            out += &format!(" {v:>width$}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Draw a run's learning curves again from its `history.csv`, marking the epoch its spec's
+/// early stopping restored (or its best); returns the PNG written.
 ///
 /// # Errors
-/// When the input cannot be read or lacks a feature column.
+/// When the run's history or spec cannot be read.
+pub fn plot_run(run_dir: &Path) -> Result<PathBuf> {
+    let path = run_dir.join("history.csv");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let history = History::from_csv(&text).map_err(|message| Error::Parse { path, line: 0, message })?;
+    let spec_path = run_dir.join("spec.toml");
+    let marked = match Spec::from_file(&spec_path) {
+        Ok(spec) => best_epoch(&spec, &history),
+        Err(_) => None,
+    };
+    let png = run_dir.join("learning_curves.png");
+    crate::plot::learning_curves_marked(&history, marked, &png, &run_dir.join("learning_curves.svg"))?;
+    Ok(png)
+}
+
+/// Whether a file is IDX, from its first bytes (two zero bytes and a type code, or gzip):
+/// never from its name, which may merely contain "idx".
+fn is_idx_file(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut head = [0u8; 3];
+    let mut file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(Error::Io { path: path.to_path_buf(), source }),
+        }
+    }
+    Ok(match head[..n] {
+        [0x1f, 0x8b, ..] => true,
+        [0, 0, code] => matches!(code, 0x08 | 0x09 | 0x0b | 0x0c | 0x0d | 0x0e),
+        _ => false,
+    })
+}
+
+/// Predict with a run on a CSV file (the spec's feature columns, by name) or an IDX image file
+/// (told apart by content). Returns CSV text: the outputs, and for a classifier the predicted
+/// class.
+///
+/// # Errors
+/// When the input cannot be read, lacks a feature column, or holds text in one (naming the file,
+/// line, column and text).
 pub fn predict_run(run_dir: &Path, input: &Path) -> Result<String> {
     let run = load_run(run_dir)?;
-    let is_idx = input.to_string_lossy().contains("idx");
-    let x = if is_idx {
+    let x = if is_idx_file(input)? {
         let arr = read_idx(input)?;
         Tensor::from_vec(arr.data.iter().map(|&b| f32::from(b)).collect(), arr.dims)?
     } else {
-        let table = Table::from_csv(input, run.spec.data.header, Missing::Error)?;
+        let table =
+            Table::from_csv_with(input, run.spec.data.header, Missing::Error, &numeric(&run.spec.data.features))?;
         let rows: Vec<usize> = (0..table.rows.len()).collect();
         table.select::<f32>(&run.spec.data.features, &rows)?
     };
@@ -595,18 +961,22 @@ pub fn predict_run(run_dir: &Path, input: &Path) -> Result<String> {
         (0..width).map(|i| format!("output_{i}")).collect()
     };
     let classify = width > 1 && run.class_names.as_ref().is_some_and(|c| c.len() == width);
-    let mut out = names.join(",");
+    // A CSV writer, so a class name with a comma or a quote stays one field.
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| Error::invalid("predict", format!("cannot write CSV: {e}"));
+    let mut header = names;
     if classify {
-        out += ",predicted";
+        header.push("predicted".into());
     }
-    out.push('\n');
+    out.write_record(&header).map_err(csv_error)?;
     for row in pred.data().chunks(width.max(1)) {
-        out += &row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+        let mut fields: Vec<String> = row.iter().map(|v| v.to_string()).collect();
         if let (true, Some(classes)) = (classify, &run.class_names) {
             let best = (0..width).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0);
-            out += &format!(",{}", classes[best]);
+            fields.push(classes[best].clone());
         }
-        out.push('\n');
+        out.write_record(&fields).map_err(csv_error)?;
     }
-    Ok(out)
+    let bytes = out.into_inner().map_err(|e| Error::invalid("predict", format!("cannot write CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::invalid("predict", e.to_string()))
 }

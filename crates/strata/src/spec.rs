@@ -215,24 +215,34 @@ impl TryFrom<String> for ActivationField {
 struct Fields<'a> {
     what: &'a str,
     table: toml::map::Map<String, Value>,
+    /// Every key asked for, so an unknown key's error lists the accepted ones.
+    accepted: Vec<String>,
 }
 
 impl<'a> Fields<'a> {
     /// A string is the table `{ type = string }`.
     fn new(what: &'a str, value: Value) -> std::result::Result<(String, Self), String> {
         let mut table = match value {
-            Value::String(s) => return Ok((s, Fields { what, table: Default::default() })),
+            Value::String(s) => return Ok((s, Fields { what, table: Default::default(), accepted: Vec::new() })),
             Value::Table(t) => t,
             other => return Err(format!("{what} must be a name or a table, got {other}")),
         };
         match table.remove("type") {
-            Some(Value::String(kind)) => Ok((kind, Fields { what, table })),
+            Some(Value::String(kind)) => Ok((kind, Fields { what, table, accepted: Vec::new() })),
             _ => Err(format!("{what} table needs a `type` name")),
         }
     }
 
+    /// The value of `key`, noted as an accepted key.
+    fn remove(&mut self, key: &str) -> Option<Value> {
+        if !self.accepted.iter().any(|k| k == key) {
+            self.accepted.push(key.to_string());
+        }
+        self.table.remove(key)
+    }
+
     fn f64(&mut self, key: &str, default: f64) -> std::result::Result<f64, String> {
-        match self.table.remove(key) {
+        match self.remove(key) {
             None => Ok(default),
             Some(Value::Float(v)) => Ok(v),
             Some(Value::Integer(v)) => Ok(v as f64),
@@ -244,12 +254,13 @@ impl<'a> Fields<'a> {
         if self.table.contains_key(key) {
             self.f64(key, 0.0).map(Some)
         } else {
+            self.remove(key); // noted as accepted
             Ok(None)
         }
     }
 
     fn u64(&mut self, key: &str, default: u64) -> std::result::Result<u64, String> {
-        match self.table.remove(key) {
+        match self.remove(key) {
             None => Ok(default),
             Some(Value::Integer(v)) if v >= 0 => Ok(v as u64),
             Some(other) => Err(format!("{} key `{key}` must be a whole number >= 0, got {other}", self.what)),
@@ -257,7 +268,7 @@ impl<'a> Fields<'a> {
     }
 
     fn bool(&mut self, key: &str, default: bool) -> std::result::Result<bool, String> {
-        match self.table.remove(key) {
+        match self.remove(key) {
             None => Ok(default),
             Some(Value::Boolean(v)) => Ok(v),
             Some(other) => Err(format!("{} key `{key}` must be true or false, got {other}", self.what)),
@@ -265,7 +276,7 @@ impl<'a> Fields<'a> {
     }
 
     fn string(&mut self, key: &str, default: &str) -> std::result::Result<String, String> {
-        match self.table.remove(key) {
+        match self.remove(key) {
             None => Ok(default.to_string()),
             Some(Value::String(v)) => Ok(v),
             Some(other) => Err(format!("{} key `{key}` must be a string, got {other}", self.what)),
@@ -273,13 +284,20 @@ impl<'a> Fields<'a> {
     }
 
     fn take(&mut self, key: &str) -> Option<Value> {
-        self.table.remove(key)
+        self.remove(key)
     }
 
-    /// Refuse keys left over: they are unknown.
+    /// Refuse keys left over: they are unknown (the message lists the accepted ones).
     fn done(self, kind: &str) -> std::result::Result<(), String> {
         match self.table.keys().next() {
-            Some(key) => Err(format!("unknown key `{key}` for {} \"{kind}\"", self.what)),
+            Some(key) if self.accepted.is_empty() => {
+                Err(format!("unknown key `{key}` for {} \"{kind}\" (it takes no keys besides `type`)", self.what))
+            }
+            Some(key) => Err(format!(
+                "unknown key `{key}` for {} \"{kind}\" (accepted keys: type, {})",
+                self.what,
+                self.accepted.join(", ")
+            )),
             None => Ok(()),
         }
     }
@@ -327,7 +345,7 @@ impl TryFrom<Value> for RegularizerField {
         let Value::Table(table) = value else {
             return Err("a regularizer is a table such as { l2 = 0.01 }".into());
         };
-        let mut f = Fields { what: "regularizer", table };
+        let mut f = Fields { what: "regularizer", table, accepted: Vec::new() };
         let (l1, l2) = (f.opt_f64("l1")?, f.opt_f64("l2")?);
         f.done("l1/l2")?;
         Ok(RegularizerField(match (l1, l2) {
@@ -505,6 +523,9 @@ pub struct FitSpec {
     /// Callbacks, each a table with `type`.
     #[serde(default)]
     pub callbacks: Vec<CallbackField>,
+    /// 0 silent, 1 a progress bar per epoch (default), 2 one line per epoch, as Keras's `fit`;
+    /// `strata fit --quiet` or `--json` make it 2.
+    pub verbose: Option<u8>,
 }
 
 fn one() -> usize {
@@ -524,6 +545,7 @@ impl Default for FitSpec {
             validation: None,
             validation_split: None,
             callbacks: Vec::new(),
+            verbose: None,
         }
     }
 }
@@ -552,6 +574,8 @@ pub enum CallbackSpec {
         patience: usize,
         /// Floor of the rate.
         min_lr: f64,
+        /// Smallest improvement (Keras's default 1e-4).
+        min_delta: f64,
     },
     /// TerminateOnNaN.
     TerminateOnNan,
@@ -586,6 +610,7 @@ impl TryFrom<Value> for CallbackField {
                 factor: f.f64("factor", 0.1)?,
                 patience: f.u64("patience", 10)? as usize,
                 min_lr: f.f64("min_lr", 0.0)?,
+                min_delta: f.f64("min_delta", 1e-4)?,
             },
             "terminate_on_nan" => CallbackSpec::TerminateOnNan,
             "model_checkpoint" => CallbackSpec::ModelCheckpoint {

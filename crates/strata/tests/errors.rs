@@ -19,7 +19,7 @@ fn assert_mentions(msg: &str, parts: &[&str]) {
 #[test]
 fn matmul_shape_mismatch_names_op_and_shapes() {
     let msg = message(zeros(&[3, 4]).matmul(&zeros(&[5, 2])));
-    assert_eq!(msg, "matmul: shape mismatch, lhs [3, 4] vs rhs [5, 2] (inner dimensions 4 and 5 differ)");
+    assert_eq!(msg, "matmul: shape mismatch, [3, 4] vs [5, 2] (inner dimensions 4 and 5 differ)");
     assert_mentions(
         &message(zeros(&[3, 4, 2]).matmul(&zeros(&[4, 2, 2]))),
         &["matmul", "[3, 4, 2]", "[4, 2, 2]", "batch"],

@@ -218,10 +218,16 @@ fn load_mnist_scaled<T: Element>(dir: &Path, divisor: f64) -> Result<ImageDatase
 fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
     let plain = dir.join(stem);
     let gz = dir.join(format!("{stem}.gz"));
-    [gz, plain.clone()].into_iter().find(|p| p.exists()).ok_or_else(|| Error::Io {
-        path: plain,
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, "neither the file nor its .gz exists"),
-    })
+    let hint = if dir.is_dir() {
+        "neither the file nor its .gz exists"
+    } else {
+        // The usual first mistake: the data was never downloaded.
+        "the folder does not exist; download the data with `strata fetch fashion-mnist --dir DIR` (or mnist) and pass --data DIR/fashion-mnist"
+    };
+    [gz, plain.clone()]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| Error::Io { path: plain, source: std::io::Error::new(std::io::ErrorKind::NotFound, hint) })
 }
 
 fn load_pair<T: Element>(dir: &Path, split: &str, divisor: f64) -> Result<(Tensor<T>, Tensor<T>)> {

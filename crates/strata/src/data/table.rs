@@ -18,6 +18,15 @@ pub enum Missing {
     Drop,
 }
 
+/// What a column must hold when a saved model fixes it: numbers, or one of known classes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColumnKind {
+    /// Every field a number (text is an error naming the file, line, column and text).
+    Number,
+    /// Class names, mapped to the indices of this list (a name not in it is an error naming it).
+    Classes(Vec<String>),
+}
+
 /// A table of numbers with named columns; categorical columns keep their class names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
@@ -27,6 +36,8 @@ pub struct Table {
     pub rows: Vec<Vec<f64>>,
     /// For each column, its class names if it is categorical.
     pub categories: Vec<Option<Vec<String>>>,
+    /// The file's line of each row (empty for built-in tables), for errors about a row.
+    pub lines: Vec<u64>,
 }
 
 impl Table {
@@ -37,8 +48,25 @@ impl Table {
     /// names the file, line, column and text), or a field is empty and `missing` is `Error`.
     pub fn from_csv(path: impl AsRef<Path>, has_header: bool, missing: Missing) -> Result<Table> {
         let path = path.as_ref();
+        Table::from_csv_with(path, has_header, missing, &[])
+    }
+
+    /// [`Table::from_csv`] with the kinds of some columns fixed (by name), as a trained model
+    /// fixes them: its features are numbers, its class names keep the indices they had in training
+    /// whatever subset of them this file holds. Columns not named are read as by `from_csv`.
+    ///
+    /// # Errors
+    /// As [`Table::from_csv`], and when a fixed column holds text that is not a number or a class
+    /// name of its list (naming the file, line, column and text).
+    pub fn from_csv_with(
+        path: impl AsRef<Path>,
+        has_header: bool,
+        missing: Missing,
+        kinds: &[(String, ColumnKind)],
+    ) -> Result<Table> {
+        let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        Table::from_csv_reader(path, file, has_header, missing)
+        Table::read(path, file, has_header, missing, kinds)
     }
 
     /// [`Table::from_csv`] from any reader; `path` names it in errors.
@@ -50,6 +78,16 @@ impl Table {
         input: impl std::io::Read,
         has_header: bool,
         missing: Missing,
+    ) -> Result<Table> {
+        Table::read(path, input, has_header, missing, &[])
+    }
+
+    fn read(
+        path: &Path,
+        input: impl std::io::Read,
+        has_header: bool,
+        missing: Missing,
+        kinds: &[(String, ColumnKind)],
     ) -> Result<Table> {
         let parse_err =
             |line: u64, message: String| Error::Parse { path: path.to_path_buf(), line: line as usize, message };
@@ -90,14 +128,23 @@ impl Table {
         }
         // A column of text holds classes; a column of numbers is numeric. A column mixing both is
         // a mistake in the file (a typo in a number), so the parse below names its first text.
+        let fixed =
+            |c: usize| columns.get(c).and_then(|name| kinds.iter().find(|(k, _)| k == name)).map(|(_, kind)| kind);
         let categorical: Vec<bool> = (0..columns.len())
-            .map(|c| {
-                raw.iter().filter_map(|(_, f)| f.get(c)).filter(|v| !v.is_empty()).all(|v| v.parse::<f64>().is_err())
+            .map(|c| match fixed(c) {
+                Some(kind) => matches!(kind, ColumnKind::Classes(_)),
+                None => raw
+                    .iter()
+                    .filter_map(|(_, f)| f.get(c))
+                    .filter(|v| !v.is_empty())
+                    .all(|v| v.parse::<f64>().is_err()),
             })
             .collect();
         let mut categories: Vec<Option<Vec<String>>> = categorical.iter().map(|&is| is.then(Vec::new)).collect();
         for (c, names) in categories.iter_mut().enumerate() {
-            if let Some(names) = names {
+            if let Some(ColumnKind::Classes(known)) = fixed(c) {
+                *names = Some(known.clone());
+            } else if let Some(names) = names {
                 let mut all: Vec<String> =
                     raw.iter().filter_map(|(_, f)| f.get(c).cloned()).filter(|v| !v.is_empty()).collect();
                 all.sort();
@@ -116,7 +163,15 @@ impl Table {
                     ));
                 }
                 let value = match classes {
-                    Some(names) => names.iter().position(|n| n == field).unwrap_or(0) as f64,
+                    Some(names) => names.iter().position(|n| n == field).ok_or_else(|| {
+                        parse_err(
+                            *line,
+                            format!(
+                                "column {column:?}: class {field:?} is not one the model was trained on ({})",
+                                names.join(", ")
+                            ),
+                        )
+                    })? as f64,
                     None => field
                         .parse::<f64>()
                         .map_err(|_| parse_err(*line, format!("column {column:?}: {field:?} is not a number")))?,
@@ -125,7 +180,8 @@ impl Table {
             }
             rows.push(row);
         }
-        Ok(Table { columns, rows, categories })
+        let lines = raw.iter().map(|(line, _)| *line).collect();
+        Ok(Table { columns, rows, categories, lines })
     }
 
     /// A built-in dataset as a table: `iris` (sepal_length, sepal_width, petal_length,
@@ -145,7 +201,7 @@ impl Table {
                 .zip(y.data())
                 .map(|(row, &t)| row.iter().copied().chain([t]).collect())
                 .collect();
-            Ok(Table { categories: vec![None; columns.len()], columns, rows })
+            Ok(Table { categories: vec![None; columns.len()], columns, rows, lines: Vec::new() })
         };
         match name {
             "iris" => Ok(Table {
@@ -158,6 +214,7 @@ impl Table {
                     .map(|(f, l)| f.iter().copied().chain([f64::from(l)]).collect())
                     .collect(),
                 categories: vec![None, None, None, None, Some(iris::CLASS_NAMES.map(String::from).to_vec())],
+                lines: Vec::new(),
             }),
             "xor" => gate(gates::Gate::Xor),
             "and" => gate(gates::Gate::And),

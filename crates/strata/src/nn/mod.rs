@@ -42,6 +42,14 @@ pub enum Mode {
     Infer,
 }
 
+#[allow(non_upper_case_globals)]
+impl Mode {
+    /// [`Mode::Infer`] under the name PyTorch users know (`model.eval()`); also usable in patterns.
+    pub const Eval: Mode = Mode::Infer;
+    /// [`Mode::Infer`] as Keras's `training=False` reads: inference.
+    pub const Inference: Mode = Mode::Infer;
+}
+
 /// A named tensor that a layer owns and the optimizer changes: the only mutable tensor.
 ///
 /// Its identity ([`Param::id`]) stays the same across updates, so gradients and optimizer state

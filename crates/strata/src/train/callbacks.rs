@@ -44,6 +44,11 @@ pub trait Callback<T: Element = f32> {
     fn state(&self) -> Option<CallbackState<T>> {
         None
     }
+    /// The logged value the callback watches, if any: `fit` refuses to start when it will not
+    /// be logged (a typo, or `val_*` without validation data).
+    fn monitor(&self) -> Option<&str> {
+        None
+    }
     /// Put back a [`Callback::state`] (called after `on_train_begin` when a run resumes).
     ///
     /// # Errors
@@ -113,6 +118,36 @@ fn nan_to_none(v: f64) -> Option<f64> {
     (!v.is_nan()).then_some(v)
 }
 
+/// Refuse a `monitor` that `fit` will not log, listing what it will log.
+///
+/// # Errors
+/// When `monitor` is not in `logged`.
+pub fn check_monitor(who: &str, monitor: &str, logged: &[String]) -> Result<()> {
+    if logged.iter().any(|n| n == monitor) {
+        return Ok(());
+    }
+    let hint = if monitor.starts_with("val_") && !logged.iter().any(|n| n.starts_with("val_")) {
+        " (there is no validation data: set a validation split or validation data for val_ values)"
+    } else {
+        ""
+    };
+    Err(Error::invalid(
+        who,
+        format!("monitor {monitor:?} will not be logged; the logged values are: {}{hint}", logged.join(", ")),
+    ))
+}
+
+/// A learning rate to four significant digits, in the notation that shows them: 0.001, 3.906e-5
+/// (never 0.0000).
+pub(crate) fn format_rate(lr: f64) -> String {
+    let rounded: f64 = format!("{lr:.3e}").parse().unwrap_or(lr);
+    if rounded == 0.0 || (1e-3..1e4).contains(&rounded.abs()) {
+        format!("{rounded}")
+    } else {
+        format!("{rounded:e}")
+    }
+}
+
 fn monitored(logs: &[(String, f64)], monitor: &str, who: &str) -> Result<f64> {
     logs.iter().find(|(k, _)| k == monitor).map(|(_, v)| *v).ok_or_else(|| {
         let known: Vec<&str> = logs.iter().map(|(k, _)| k.as_str()).collect();
@@ -166,6 +201,9 @@ pub struct EarlyStopping<T: Element = f32> {
     pub best_epoch: Option<usize>,
     /// The epoch at which training was stopped, if it was.
     pub stopped_epoch: Option<usize>,
+    /// Say on standard error when training stops and which epoch's weights come back (Keras's
+    /// `verbose=1`; default off in the library, on in `strata fit`).
+    pub verbose: bool,
 }
 
 impl<T: Element> EarlyStopping<T> {
@@ -182,6 +220,7 @@ impl<T: Element> EarlyStopping<T> {
             best_weights: None,
             best_epoch: None,
             stopped_epoch: None,
+            verbose: false,
         }
     }
 
@@ -216,6 +255,14 @@ impl<T: Element> Callback<T> for EarlyStopping<T> {
         self.wait += 1;
         if self.wait >= self.patience {
             self.stopped_epoch = Some(epoch);
+            if self.verbose {
+                eprintln!(
+                    "Epoch {}: early stopping ({} has not improved for {} epochs)",
+                    epoch + 1,
+                    self.monitor,
+                    self.wait
+                );
+            }
             return Ok(Control::Stop);
         }
         Ok(Control::Continue)
@@ -223,9 +270,16 @@ impl<T: Element> Callback<T> for EarlyStopping<T> {
 
     fn on_train_end(&mut self, model: &mut Model<T>) -> Result<()> {
         if let Some(weights) = self.best_weights.take() {
+            if let (true, Some(best), Some(value)) = (self.verbose, self.best_epoch, self.best) {
+                eprintln!("Restored the weights of epoch {} ({} {value:.4}), the best epoch", best + 1, self.monitor);
+            }
             model.set_weights(&weights)?;
         }
         Ok(())
+    }
+
+    fn monitor(&self) -> Option<&str> {
+        Some(&self.monitor)
     }
 
     fn state(&self) -> Option<CallbackState<T>> {
@@ -262,6 +316,9 @@ pub struct ReduceLrOnPlateau {
     pub min_delta: f64,
     /// Floor of the learning rate.
     pub min_lr: f64,
+    /// Say on standard error when the rate is reduced and to what (default off in the library,
+    /// on in `strata fit`).
+    pub verbose: bool,
     best: Option<f64>,
     wait: usize,
 }
@@ -275,6 +332,7 @@ impl ReduceLrOnPlateau {
             patience: 10,
             min_delta: 1e-4,
             min_lr: 0.0,
+            verbose: false,
             best: None,
             wait: 0,
         }
@@ -289,7 +347,7 @@ impl<T: Element> Callback<T> for ReduceLrOnPlateau {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &[(String, f64)], model: &mut Model<T>) -> Result<Control> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &[(String, f64)], model: &mut Model<T>) -> Result<Control> {
         let value = monitored(logs, &self.monitor, "ReduceLROnPlateau")?;
         if self.best.is_none_or(|b| MonitorMode::Auto.improved(&self.monitor, value, b, self.min_delta)) {
             self.best = Some(value);
@@ -298,12 +356,27 @@ impl<T: Element> Callback<T> for ReduceLrOnPlateau {
             self.wait += 1;
             if self.wait >= self.patience {
                 let opt = model.optimizer_mut();
-                let lr = (opt.base_learning_rate() * self.factor).max(self.min_lr);
+                let old = opt.base_learning_rate();
+                let lr = (old * self.factor).max(self.min_lr);
                 opt.set_learning_rate(lr);
                 self.wait = 0;
+                if self.verbose && lr != old {
+                    eprintln!(
+                        "Epoch {}: ReduceLROnPlateau reduced the learning rate from {} to {} ({} has not improved for {} epochs)",
+                        epoch + 1,
+                        format_rate(old),
+                        format_rate(lr),
+                        self.monitor,
+                        self.patience
+                    );
+                }
             }
         }
         Ok(Control::Continue)
+    }
+
+    fn monitor(&self) -> Option<&str> {
+        Some(&self.monitor)
     }
 
     fn state(&self) -> Option<CallbackState<T>> {
@@ -429,6 +502,10 @@ impl<T: Element> Callback<T> for ModelCheckpoint {
         model.save_weights(&self.path)?;
         self.saved_epochs.push(epoch);
         Ok(Control::Continue)
+    }
+
+    fn monitor(&self) -> Option<&str> {
+        self.save_best_only.then_some(self.monitor.as_str())
     }
 
     fn state(&self) -> Option<CallbackState<T>> {

@@ -71,6 +71,12 @@ impl<T: Element> Checkpoint<T> {
         self.epochs_done
     }
 
+    /// The number of epochs the checkpointed run was asked for (None for a checkpoint that
+    /// does not record it).
+    pub fn epochs_planned(&self) -> Option<usize> {
+        self.settings.iter().find(|(n, _)| n == "epochs").and_then(|(_, v)| v.parse().ok())
+    }
+
     /// Whether training had ended (all epochs run, or a callback stopped it).
     pub fn finished(&self) -> bool {
         self.finished
@@ -103,7 +109,9 @@ impl<T: Element> Checkpoint<T> {
             }
         };
         let mut out = Vec::new();
-        for (name, value) in now {
+        // The number of epochs only says where to stop: training further (Keras's
+        // `initial_epoch`) or less changes nothing trained so far.
+        for (name, value) in now.iter().filter(|(n, _)| n != "epochs") {
             match self.settings.iter().find(|(n, _)| n == name) {
                 Some((_, saved)) if saved == value => {}
                 Some((_, saved)) => out.push(format!("{name}: {} in the checkpoint, {} now", clip(saved), clip(value))),

@@ -1,14 +1,14 @@
 //! Training, Keras-style: `compile` a network into a [`Model`], then `fit`, `evaluate`, `predict`.
 
-mod callbacks;
+pub mod callbacks;
 mod checkpoint;
 mod history;
 pub mod metrics;
 mod progress;
 
 pub use callbacks::{
-    Callback, CallbackState, Control, CsvLogger, EarlyStopping, ModelCheckpoint, MonitorMode, ReduceLrOnPlateau,
-    TerminateOnNaN,
+    check_monitor, Callback, CallbackState, Control, CsvLogger, EarlyStopping, ModelCheckpoint, MonitorMode,
+    ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use checkpoint::Checkpoint;
 pub use history::History;
@@ -71,7 +71,9 @@ pub struct Model<T: Element = f32> {
     network: Box<dyn Network<T>>,
     optimizer: Optimizer<T>,
     loss: Loss,
-    metrics: Vec<Metric>,
+    /// Each metric under the name it is logged by (the name asked for, as Keras 3: `accuracy`
+    /// stays `accuracy` once resolved to a concrete kind) and its resolved kind.
+    metrics: Vec<(String, Metric)>,
 }
 
 impl<T: Element> Sequential<T> {
@@ -98,14 +100,16 @@ impl<T: Element> Model<T> {
     /// A model from a network and a built optimizer (schedules, clipping already set).
     ///
     /// # Errors
-    /// Never at present; `Result` so validation can grow.
+    /// When the network's output shape cannot be worked out.
     pub fn new(
         network: impl Network<T> + 'static,
         optimizer: Optimizer<T>,
         loss: Loss,
         metrics: &[Metric],
     ) -> Result<Self> {
-        let metrics = metrics.iter().map(|m| m.resolve(loss)).collect();
+        let output = network.output_shape(network.input_shape())?;
+        let width = output.dims().last().copied().unwrap_or(1);
+        let metrics = metrics.iter().map(|m| (m.name().to_string(), m.resolve(loss, width))).collect();
         Ok(Model { network: Box::new(network), optimizer, loss, metrics })
     }
 
@@ -122,6 +126,24 @@ impl<T: Element> Model<T> {
     /// The loss.
     pub fn loss(&self) -> Loss {
         self.loss
+    }
+
+    /// The metrics: the name each is logged under and the kind it resolved to.
+    pub fn metrics(&self) -> &[(String, Metric)] {
+        &self.metrics
+    }
+
+    /// The names `fit` logs each epoch, in order: `loss`, the metrics, with validation data
+    /// the same with `val_`, and `learning_rate`. Callbacks' `monitor` must be one of them.
+    pub fn log_names(&self, validation: bool) -> Vec<String> {
+        let own: Vec<String> =
+            std::iter::once("loss".to_string()).chain(self.metrics.iter().map(|(k, _)| k.clone())).collect();
+        let mut names = own.clone();
+        if validation {
+            names.extend(own.iter().map(|k| format!("val_{k}")));
+        }
+        names.push("learning_rate".into());
+        names
     }
 
     /// The Keras-style summary table.
@@ -251,6 +273,12 @@ impl<T: Element> Model<T> {
         if let Some(a) = &config.augment {
             a.validate()?;
         }
+        let logged = self.log_names(validation.is_some());
+        for cb in callbacks.iter() {
+            if let Some(monitor) = cb.monitor() {
+                callbacks::check_monitor("fit", monitor, &logged)?;
+            }
+        }
         let mut history = History::new();
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self)?;
@@ -267,12 +295,11 @@ impl<T: Element> Model<T> {
                 (checkpoint.epochs_done, checkpoint.finished, checkpoint.history.clone());
         }
         let steps = loader.len();
-        let epochs = if finished { first_epoch } else { config.epochs };
+        // A finished run trains on only when asked for more epochs than it was given.
+        let planned = resume.and_then(Checkpoint::epochs_planned).unwrap_or(first_epoch);
+        let epochs = if finished && config.epochs <= planned { first_epoch } else { config.epochs };
         for epoch in first_epoch..epochs {
-            if config.verbose == 1 {
-                eprintln!("Epoch {}/{}", epoch + 1, config.epochs);
-            }
-            let mut bar = (config.verbose == 1).then(|| ProgressBar::new(steps));
+            let mut bar = (config.verbose == 1).then(|| ProgressBar::new(steps, epoch, config.epochs));
             let mut totals = Totals::new(&self.metrics);
             for (batch, xy) in loader.epoch().enumerate() {
                 let (mut xb, yb) = xy?;
@@ -286,7 +313,7 @@ impl<T: Element> Model<T> {
                     },
                     other => other,
                 })?;
-                totals.add(loss, &pred, &yb, &self.metrics)?;
+                totals.add(loss, &pred, &yb)?;
                 if let Some(bar) = bar.as_mut() {
                     bar.update(batch + 1, &totals.logs(&self.metrics, ""));
                 }
@@ -301,7 +328,7 @@ impl<T: Element> Model<T> {
             if let Some(bar) = bar.as_mut() {
                 bar.finish(&logs);
             } else if config.verbose == 2 {
-                let line: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {v:.4}")).collect();
+                let line: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {}", progress::value(*v))).collect();
                 eprintln!("Epoch {}/{} - {}", epoch + 1, config.epochs, line.join(" - "));
             }
             history.push(&logs);
@@ -549,6 +576,29 @@ impl<T: Element> Model<T> {
         let target = &y.dims()[1..];
         let sparse = matches!(self.loss, Loss::SparseCategoricalCrossentropy { .. });
         let fits = if sparse { target.is_empty() || target == [1] } else { target == out.dims() };
+        let width = out.dims().last().copied().unwrap_or(1);
+        if !fits
+            && matches!(self.loss, Loss::CategoricalCrossentropy { .. })
+            && (target.is_empty() || target == [1])
+            && width > 1
+        {
+            return Err(Error::mismatch(
+                op,
+                &out,
+                y.shape(),
+                format!(
+                    "categorical_crossentropy needs one-hot targets [n, {width}], and these are class indices: set one_hot = true in [data], or use the loss sparse_categorical_crossentropy"
+                ),
+            ));
+        }
+        if !fits && sparse && target == out.dims() && width > 1 {
+            return Err(Error::mismatch(
+                op,
+                &out,
+                y.shape(),
+                "sparse_categorical_crossentropy needs class indices [n], and these are one-hot rows: use categorical_crossentropy, or drop one_hot = true",
+            ));
+        }
         if !fits {
             let want = if sparse {
                 "class indices [n] or [n, 1]".to_string()
@@ -574,7 +624,7 @@ impl<T: Element> Model<T> {
     ///
     /// # Errors
     /// When shapes do not fit or the batch size is 0.
-    pub fn evaluate(&self, x: &Tensor<T>, y: &Tensor<T>, batch_size: usize) -> Result<Vec<(String, f64)>> {
+    pub fn evaluate(&self, x: &Tensor<T>, y: &Tensor<T>, batch_size: usize) -> Result<Evaluation> {
         if batch_size == 0 {
             return Err(Error::invalid("evaluate", "batch_size must be > 0, got 0"));
         }
@@ -590,9 +640,9 @@ impl<T: Element> Model<T> {
             if let Some(p) = self.network.penalty()? {
                 loss = loss.add(&p)?;
             }
-            totals.add(loss.item()?.f64(), &pred, &yb, &self.metrics)?;
+            totals.add(loss.item()?.f64(), &pred, &yb)?;
         }
-        Ok(totals.logs(&self.metrics, ""))
+        Ok(Evaluation(totals.logs(&self.metrics, "")))
     }
 
     /// The network's outputs for `x`, in batches, without recording a graph.
@@ -616,34 +666,76 @@ impl<T: Element> Model<T> {
     }
 }
 
-/// Running sums for sample-weighted averages of the loss and metrics over an epoch.
+/// What [`Model::evaluate`] returns: the loss, then each metric, by the names `fit` logs them
+/// under. Indexes as the list of `(name, value)` pairs it derefs to; [`Evaluation::get`] finds a
+/// value by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evaluation(pub Vec<(String, f64)>);
+
+impl Evaluation {
+    /// The value logged as `name` ("loss", "accuracy", ...).
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> f64 {
+        self.get("loss").unwrap_or(f64::NAN)
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|(k, _)| k.as_str()).collect()
+    }
+}
+
+impl std::ops::Deref for Evaluation {
+    type Target = [(String, f64)];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl IntoIterator for Evaluation {
+    type Item = (String, f64);
+    type IntoIter = std::vec::IntoIter<(String, f64)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Evaluation {
+    type Item = &'a (String, f64);
+    type IntoIter = std::slice::Iter<'a, (String, f64)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Running sums for sample-weighted averages of the loss, and each metric's state, over an
+/// epoch.
 struct Totals {
     loss: f64,
     samples: usize,
-    metrics: Vec<(f64, usize)>,
+    metrics: Vec<metrics::MetricAccumulator>,
 }
 
 impl Totals {
-    fn new(metrics: &[Metric]) -> Self {
-        Totals { loss: 0.0, samples: 0, metrics: vec![(0.0, 0); metrics.len()] }
+    fn new(metrics: &[(String, Metric)]) -> Self {
+        Totals { loss: 0.0, samples: 0, metrics: metrics.iter().map(|(_, m)| m.accumulator()).collect() }
     }
 
-    fn add<T: Element>(&mut self, loss: f64, pred: &Tensor<T>, y: &Tensor<T>, metrics: &[Metric]) -> Result<()> {
+    fn add<T: Element>(&mut self, loss: f64, pred: &Tensor<T>, y: &Tensor<T>) -> Result<()> {
         let n = pred.dims().first().copied().unwrap_or(1);
         self.loss += loss * n as f64;
         self.samples += n;
-        for (slot, m) in self.metrics.iter_mut().zip(metrics) {
-            let (total, count) = m.batch_total(pred, y)?;
-            slot.0 += total;
-            slot.1 += count;
-        }
-        Ok(())
+        self.metrics.iter_mut().try_for_each(|m| m.update(pred, y))
     }
 
-    fn logs(&self, metrics: &[Metric], prefix: &str) -> Vec<(String, f64)> {
+    fn logs(&self, metrics: &[(String, Metric)], prefix: &str) -> Vec<(String, f64)> {
         let mut logs = vec![(format!("{prefix}loss"), self.loss / self.samples.max(1) as f64)];
-        for ((total, count), m) in self.metrics.iter().zip(metrics) {
-            logs.push((format!("{prefix}{}", m.name()), total / (*count).max(1) as f64));
+        for (state, (key, _)) in self.metrics.iter().zip(metrics) {
+            logs.push((format!("{prefix}{key}"), state.result()));
         }
         logs
     }
