@@ -252,9 +252,7 @@ fn errors_say_how_to_fix() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(&labels, "x1,x2,y\n0,0,0\n0,1,1\n1,0,3\n1,1,0\n").unwrap();
     let spec = dir.join("labels.toml");
-    let body = format!(
-        "[data]\nsource = \"csv:labels.csv\"\nfeatures = [\"x1\", \"x2\"]\ntargets = [\"y\"]\n[model]\ninput_shape = [2]\nlayers = [{{ type = \"dense\", units = 3, activation = \"softmax\" }}]\n[compile]\noptimizer = \"adam\"\nloss = \"LOSS\"\nmetrics = [\"accuracy\"]\n"
-    );
+    let body = "[data]\nsource = \"csv:labels.csv\"\nfeatures = [\"x1\", \"x2\"]\ntargets = [\"y\"]\n[model]\ninput_shape = [2]\nlayers = [{ type = \"dense\", units = 3, activation = \"softmax\" }]\n[compile]\noptimizer = \"adam\"\nloss = \"LOSS\"\nmetrics = [\"accuracy\"]\n".to_string();
     std::fs::write(&spec, body.replace("LOSS", "sparse_categorical_crossentropy")).unwrap();
     let o = strata(&["fit", spec.to_str().unwrap(), "--out", dir.join("r1").to_str().unwrap()]);
     fails_with(&o, &["labels.csv:4", "label 3", "3 output units", "0-2"]);
