@@ -259,6 +259,16 @@ impl Loss {
         })
     }
 
+    /// Whether the loss trains a classifier (a cross-entropy).
+    pub fn is_classifier(&self) -> bool {
+        matches!(
+            self,
+            Loss::BinaryCrossentropy { .. }
+                | Loss::CategoricalCrossentropy { .. }
+                | Loss::SparseCategoricalCrossentropy { .. }
+        )
+    }
+
     /// The canonical name.
     pub fn name(&self) -> &'static str {
         match self {

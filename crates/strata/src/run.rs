@@ -16,7 +16,7 @@ use crate::io::write_atomic;
 use crate::nn::Sequential;
 use crate::spec::{CallbackSpec, DataSpec, Spec};
 use crate::tensor::Tensor;
-use crate::train::metrics::{argmax_rows, classification_report, confusion_matrix, ClassificationReport};
+use crate::train::metrics::{classification_report, confusion_matrix, row_classes, ClassificationReport};
 use crate::train::{
     Callback, EarlyStopping, Evaluation, FitConfig, History, Model, ModelCheckpoint, ReduceLrOnPlateau, TerminateOnNaN,
 };
@@ -530,7 +530,7 @@ fn check_monitors(spec: &Spec, model: &Model<f32>, validation: bool) -> Result<(
 
 /// The epoch to mark on the learning curves (1-based) and its label: the one whose weights
 /// early stopping restored, else the best of its monitor, else the best validation loss. Found
-/// by EarlyStopping's own rule (strict improvement by `min_delta`; max for names with "acc").
+/// by EarlyStopping's own rule ([`MonitorMode::improved`](crate::train::MonitorMode)).
 fn best_epoch(spec: &Spec, history: &History) -> Option<(usize, String)> {
     let stopping = spec.fit.callbacks.iter().find_map(|c| match &c.0 {
         CallbackSpec::EarlyStopping { monitor, min_delta, restore_best_weights, .. } => {
@@ -540,12 +540,11 @@ fn best_epoch(spec: &Spec, history: &History) -> Option<(usize, String)> {
     });
     let (monitor, min_delta, restored) = stopping.unwrap_or(("val_loss", 0.0, false));
     let values = history.get(monitor)?;
-    let max = monitor.contains("acc");
     let mut best: Option<(usize, f64)> = None;
     for (i, &v) in values.iter().enumerate() {
         let better = match best {
             None => !v.is_nan(),
-            Some((_, b)) => (max && v > b + min_delta) || (!max && v < b - min_delta),
+            Some((_, b)) => crate::train::MonitorMode::Auto.improved(monitor, v, b, min_delta),
         };
         if better {
             best = Some((i, v));
@@ -610,7 +609,7 @@ fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>) -> Result<
             crate::train::metrics::argmax_rows(&p)?
         })
     };
-    let classifier = is_classifier(model.loss());
+    let classifier = model.loss().is_classifier();
     if let (Some((labels, names)), [f0, f1]) = (&data.colors, data.feature_names.as_slice()) {
         let mut panels = vec![("Input variables X", &data.x_train_raw, [f0.as_str(), f1.as_str()])];
         if let (false, [t0, t1]) = (classifier, data.target_names.as_slice()) {
@@ -656,19 +655,7 @@ fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>) -> Result<
     }
     if let Some((x, y)) = &data.test {
         if classifier {
-            let predicted = classes_of(x)?;
-            let width = model.predict(&x.slice_batch(0, 1)?, 1)?.dims().get(1).copied().unwrap_or(1);
-            let truth: Vec<usize> = if y.numel() == predicted.len() {
-                y.data().iter().map(|&v| if width == 1 { usize::from(v > 0.5) } else { v as usize }).collect()
-            } else {
-                crate::train::metrics::argmax_rows(y)?
-            };
-            let classes = width.max(2);
-            let names = match &data.class_names {
-                Some(names) if names.len() == classes => names.clone(),
-                _ => (0..classes).map(|c| c.to_string()).collect(),
-            };
-            let matrix = confusion_matrix(&truth, &predicted, classes)?;
+            let (matrix, names) = confusion_of(model, x, y, data.class_names.as_deref(), 1024)?;
             crate::plot::confusion_matrix(&matrix, &names, &run_dir.join("confusion_matrix.png"))?;
         } else {
             let predicted = model.predict(x, 1024)?;
@@ -833,40 +820,35 @@ pub fn evaluate_run(run_dir: &Path, data: Option<&Path>) -> Result<EvaluationRep
 
 /// The confusion matrix and report of a classifier's predictions on `x` against `y` (class
 /// indices or one-hot rows; one output unit thresholded at 0.5).
+/// A classifier's confusion matrix on `x` against `y` (see [`row_classes`]), with the class
+/// names to show (indices where the run has none of the right count).
+fn confusion_of(
+    model: &Model<f32>,
+    x: &Tensor<f32>,
+    y: &Tensor<f32>,
+    class_names: Option<&[String]>,
+    batch_size: usize,
+) -> Result<(Vec<Vec<usize>>, Vec<String>)> {
+    let pred = model.predict(x, batch_size.max(1))?;
+    let (truth, predicted, classes) = row_classes("evaluate", &pred, y)?;
+    let names = match class_names {
+        Some(names) if names.len() == classes => names.to_vec(),
+        _ => (0..classes).map(|c| c.to_string()).collect(),
+    };
+    Ok((confusion_matrix(&truth, &predicted, classes)?, names))
+}
+
 fn classification_of(
     run: &LoadedRun,
     x: &Tensor<f32>,
     y: &Tensor<f32>,
 ) -> Result<Option<(Vec<Vec<usize>>, ClassificationReport)>> {
-    if !is_classifier(run.model.loss()) {
+    if !run.model.loss().is_classifier() {
         return Ok(None);
     }
-    let pred = run.model.predict(x, run.spec.fit.batch_size.max(1))?;
-    let (rows, width) = pred.shape().dims2("evaluate")?;
-    let (truth, predicted, classes) = if width == 1 {
-        let to_class = |v: &f32| usize::from(*v > 0.5);
-        (y.data().iter().map(to_class).collect(), pred.data().iter().map(to_class).collect(), 2)
-    } else if y.numel() == rows {
-        (crate::loss::class_indices("evaluate", y, rows, width)?, argmax_rows(&pred)?, width)
-    } else {
-        (argmax_rows(y)?, argmax_rows(&pred)?, width)
-    };
-    let confusion = confusion_matrix(&truth, &predicted, classes)?;
-    let names: Vec<String> = match &run.class_names {
-        Some(names) if names.len() == classes => names.clone(),
-        _ => (0..classes).map(|c| c.to_string()).collect(),
-    };
+    let (confusion, names) = confusion_of(&run.model, x, y, run.class_names.as_deref(), run.spec.fit.batch_size)?;
     let report = classification_report(&confusion).with_class_names(&names);
     Ok(Some((confusion, report)))
-}
-
-fn is_classifier(loss: crate::loss::Loss) -> bool {
-    matches!(
-        loss,
-        crate::loss::Loss::BinaryCrossentropy { .. }
-            | crate::loss::Loss::CategoricalCrossentropy { .. }
-            | crate::loss::Loss::SparseCategoricalCrossentropy { .. }
-    )
 }
 
 /// A confusion matrix as a text table, class names on both axes.

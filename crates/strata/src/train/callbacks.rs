@@ -167,7 +167,7 @@ pub enum MonitorMode {
 }
 
 impl MonitorMode {
-    fn improved(self, monitor: &str, value: f64, best: f64, min_delta: f64) -> bool {
+    pub(crate) fn improved(self, monitor: &str, value: f64, best: f64, min_delta: f64) -> bool {
         let max = match self {
             MonitorMode::Min => false,
             MonitorMode::Max => true,

@@ -201,30 +201,8 @@ impl MetricAccumulator {
             self.count += count;
             return Ok(());
         }
-        let (rows, width) = pred.shape().dims2(metric.name())?;
-        self.width = width;
-        let (truth, predicted, classes) = if width == 1 {
-            if pred.shape() != target.shape() {
-                return Err(Error::mismatch(metric.name(), pred.shape(), target.shape(), "shapes must match"));
-            }
-            let truth = target.data().iter().map(|t| usize::from(t.f64() > 0.5)).collect();
-            (truth, pred.data().iter().map(|p| usize::from(p.f64() > 0.5)).collect(), 2)
-        } else {
-            // Class indices ([n] or [n, 1]) or one-hot rows, as Keras 3 tells them apart.
-            let truth = if target.dims() == [rows] || target.dims() == [rows, 1] {
-                class_indices(metric.name(), target, rows, width)?
-            } else if target.shape() == pred.shape() {
-                argmax_rows(target)?
-            } else {
-                return Err(Error::mismatch(
-                    metric.name(),
-                    pred.shape(),
-                    target.shape(),
-                    "targets must be class indices [n] or one-hot rows of the prediction's shape",
-                ));
-            };
-            (truth, argmax_rows(pred)?, width)
-        };
+        let (truth, predicted, classes) = row_classes(metric.name(), pred, target)?;
+        self.width = pred.dims().last().copied().unwrap_or(1);
         if metric == Metric::Auc {
             self.scores.extend(pred.data().iter().map(|v| v.f64()));
             self.labels.extend(truth);
@@ -263,6 +241,41 @@ impl MetricAccumulator {
             _ => self.total / self.count.max(1) as f64,
         }
     }
+}
+
+/// The true and the predicted class of each row, and the number of classes, as the
+/// classification metrics read a batch: one output unit thresholded at 0.5 (two classes);
+/// several by argmax, against class indices (`[n]` or `[n, 1]`, as Keras 3 tells them apart) or
+/// one-hot rows.
+///
+/// # Errors
+/// When the prediction is not `[n, width]`, the shapes do not fit, or a target is not a class.
+pub fn row_classes<T: Element>(
+    op: &str,
+    pred: &Tensor<T>,
+    target: &Tensor<T>,
+) -> Result<(Vec<usize>, Vec<usize>, usize)> {
+    let (rows, width) = pred.shape().dims2(op)?;
+    if width == 1 {
+        if pred.shape() != target.shape() {
+            return Err(Error::mismatch(op, pred.shape(), target.shape(), "shapes must match"));
+        }
+        let to_class = |v: &T| usize::from(v.f64() > 0.5);
+        return Ok((target.data().iter().map(to_class).collect(), pred.data().iter().map(to_class).collect(), 2));
+    }
+    let truth = if target.dims() == [rows] || target.dims() == [rows, 1] {
+        class_indices(op, target, rows, width)?
+    } else if target.shape() == pred.shape() {
+        argmax_rows(target)?
+    } else {
+        return Err(Error::mismatch(
+            op,
+            pred.shape(),
+            target.shape(),
+            "targets must be class indices [n] or one-hot rows of the prediction's shape",
+        ));
+    };
+    Ok((truth, argmax_rows(pred)?, width))
 }
 
 /// Exact area under the ROC curve of `scores` (`[rows, width]`, row-major) against `labels`:

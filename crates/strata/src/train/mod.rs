@@ -315,7 +315,7 @@ impl<T: Element> Model<T> {
                 })?;
                 totals.add(loss, &pred, &yb)?;
                 if let Some(bar) = bar.as_mut() {
-                    bar.update(batch + 1, &totals.logs(&self.metrics, ""));
+                    bar.update(batch + 1, || totals.logs(&self.metrics, ""));
                 }
             }
             let mut logs = totals.logs(&self.metrics, "");
@@ -521,12 +521,7 @@ impl<T: Element> Model<T> {
 
     /// A classifier cannot learn from targets of one class: refuse them before training.
     fn check_classes(&self, y: &Tensor<T>) -> Result<()> {
-        let classifier = matches!(
-            self.loss,
-            Loss::BinaryCrossentropy { .. }
-                | Loss::SparseCategoricalCrossentropy { .. }
-                | Loss::CategoricalCrossentropy { .. }
-        );
+        let classifier = self.loss.is_classifier();
         let first = y.data().first().copied();
         let one_class = match self.loss {
             // One-hot rows: a single class means every row is the same.

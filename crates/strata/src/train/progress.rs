@@ -36,7 +36,9 @@ impl ProgressBar {
     }
 
     /// Redraw after `done` steps (at most every 50 ms); the last step is drawn by `finish`.
-    pub(crate) fn update(&mut self, done: usize, logs: &[(String, f64)]) {
+    /// `logs` runs only when a line is drawn: an epoch-wide metric (AUC sorts every score so
+    /// far) must not be recomputed at every step.
+    pub(crate) fn update(&mut self, done: usize, logs: impl FnOnce() -> Vec<(String, f64)>) {
         // In a log file (not a terminal) only the epoch's final line is worth writing.
         if !self.interactive {
             return;
@@ -47,7 +49,7 @@ impl ProgressBar {
             return;
         }
         self.last_draw = Some(now);
-        let (line, _) = bar_line(done, self.total, self.start.elapsed().as_secs_f64(), logs, self.columns - 1);
+        let (line, _) = bar_line(done, self.total, self.start.elapsed().as_secs_f64(), &logs(), self.columns - 1);
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r{line}\x1b[K");
         let _ = err.flush();
