@@ -54,7 +54,7 @@ fn harness(name: &str, kills: usize, naive: bool, stop_at_first: bool) -> (usize
     let mut torn = 0;
     for _ in 0..kills {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-        cmd.args(["fit", spec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        cmd.args(["fit", spec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--overwrite"])
             .current_dir(root())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -63,6 +63,9 @@ fn harness(name: &str, kills: usize, naive: bool, stop_at_first: bool) -> (usize
         }
         let mut child = cmd.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(rng.gen_range(30..250)));
+        // A run that already ended (refused, failed) was not killed while writing: the harness
+        // would pass without testing anything.
+        assert!(child.try_wait().unwrap().is_none(), "strata fit ended before it was killed");
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let checkpoint = out.join("checkpoint.safetensors");
@@ -101,6 +104,7 @@ fn random_kills_never_leave_a_broken_checkpoint() {
             "--epochs",
             "1",
             "--quiet",
+            "--overwrite",
         ])
         .current_dir(root())
         .output()

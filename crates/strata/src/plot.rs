@@ -74,10 +74,15 @@ fn panel_scale(name: &str, series: &[&[f64]]) -> PanelScale {
 
 /// Three significant digits, the notation chosen by size.
 fn tick(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
     if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) {
         format!("{v:.2e}")
     } else {
-        let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        // Zero has no magnitude: its log10 is -inf, which casts to i32::MIN.
+        let magnitude = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
+        let digits = 2i32.saturating_sub(magnitude).clamp(0, 6) as usize;
         format!("{v:.digits$}")
     }
 }
@@ -555,4 +560,20 @@ pub fn decision_regions(
         root.present().map_err(|e| plot_error(png, e))?;
     }
     write_atomic(png, &encode_png(&pixels, size).map_err(|e| plot_error(png, e))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn ticks_have_three_significant_digits_and_zero_is_plain() {
+        assert_eq!(tick(0.0), "0.00");
+        assert_eq!(tick(0.8766), "0.877");
+        assert_eq!(tick(12.345), "12.3");
+        assert_eq!(tick(-2.5), "-2.50");
+        assert_eq!(tick(0.0001234), "1.23e-4");
+        assert_eq!(tick(123456.0), "1.23e5");
+        assert_eq!(tick(f64::NAN), "NaN");
+    }
 }

@@ -63,7 +63,7 @@ fn loss_errors_name_the_loss_and_the_problem() {
     let labels = Tensor::<f32>::from_f64(&[0.0, 7.0], [2]).unwrap();
     assert_mentions(
         &message(loss::sparse_categorical_crossentropy(&zeros(&[2, 3]), &labels)),
-        &["sparse_categorical_crossentropy", "7", "row 1", "0..3"],
+        &["sparse_categorical_crossentropy", "7", "row 1", "3 output units", "0-2"],
     );
     let fractional = Tensor::<f32>::from_f64(&[0.5, 1.0], [2]).unwrap();
     assert_mentions(

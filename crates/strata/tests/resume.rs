@@ -195,11 +195,10 @@ fn resuming_with_other_settings_or_data_is_refused_naming_the_difference() {
     };
     let e = resume(&FitConfig { batch_size: 8, ..short.clone() }, &x);
     assert!(e.contains("batch_size: 16 in the checkpoint, 8 now"), "{e}");
+    // More epochs than planned is a longer run, not a different one (the CLI's trust tests
+    // resume a run to more epochs); the seed is a difference.
     let e = resume(&FitConfig { seed: 12, epochs: 3, ..short.clone() }, &x);
-    assert!(
-        e.contains("seed: 11 in the checkpoint, 12 now") && e.contains("epochs: 2 in the checkpoint, 3 now"),
-        "{e}"
-    );
+    assert!(e.contains("seed: 11 in the checkpoint, 12 now") && !e.contains("epochs"), "{e}");
     let e =
         resume(&short, &Tensor::from_vec(x.data().iter().map(|v| v * 1.0001).collect(), x.dims().to_vec()).unwrap());
     assert!(e.contains("training inputs"), "{e}");

@@ -227,7 +227,7 @@ fn bad_models_and_data_are_errors_that_name_the_problem() {
         .unwrap();
     let labels = Tensor::<f32>::from_f64(&[0.0, 1.0, 2.0, 3.0], [4]).unwrap();
     let e = clf.fit(&x, &labels, &quiet(1, 4)).err().unwrap().to_string();
-    assert!(e.contains("target 3 in row 3") && e.contains("0..3"), "{e}");
+    assert!(e.contains("label 3 in row 3") && e.contains("0-2"), "{e}");
 }
 
 #[test]
