@@ -72,6 +72,48 @@ fn panel_scale(name: &str, series: &[&[f64]]) -> PanelScale {
     PanelScale { log: false, range: pad(lo, hi), label: name.to_string(), skipped }
 }
 
+/// The y axis of a learning-curve panel: the values as given, or their log10 on a log panel,
+/// with ticks at round numbers either way. Plotters would tick a log10 axis at round logarithms
+/// (10^-0.2 = 0.631); here a log axis is ticked at 1-9, 1-2-5, 1-3 or 1 times powers of ten,
+/// the densest that fits.
+struct ValueAxis {
+    linear: plotters::coord::types::RangedCoordf64,
+    log: bool,
+}
+
+impl plotters::coord::ranged1d::Ranged for ValueAxis {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.linear.map(value, limit)
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        let most = hint.max_num_points();
+        if self.log {
+            let range = self.linear.range();
+            let (first, last) = (range.start.floor() as i32, range.end.ceil() as i32);
+            let steps: [&[f64]; 4] =
+                [&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], &[1.0, 2.0, 5.0], &[1.0, 3.0], &[1.0]];
+            for mantissas in steps {
+                let ticks: Vec<f64> = (first..=last)
+                    .flat_map(|decade| mantissas.iter().map(move |m| m.log10() + f64::from(decade)))
+                    .filter(|t| range.contains(t))
+                    .collect();
+                if (2..=most).contains(&ticks.len()) {
+                    return ticks;
+                }
+            }
+        }
+        self.linear.key_points(hint)
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.linear.range()
+    }
+}
+
 /// Three significant digits, the notation chosen by size.
 fn tick(v: f64) -> String {
     if !v.is_finite() {
@@ -112,7 +154,7 @@ fn draw_curves<DB: DrawingBackend>(
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(60)
-            .build_cartesian_2d(1i32..epochs as i32, scale.range.clone())
+            .build_cartesian_2d(1i32..epochs as i32, ValueAxis { linear: scale.range.clone().into(), log: scale.log })
             .map_err(|e| e.to_string())?;
         let log = scale.log;
         let y_formatter = move |v: &f64| tick(if log { 10f64.powf(*v) } else { *v });
@@ -278,7 +320,8 @@ pub fn confusion_matrix(matrix: &[Vec<usize>], class_names: &[String], png: &Pat
     let name = |i: usize| class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
     let label_width = (0..c).map(|i| name(i).chars().count()).max().unwrap_or(1) as u32 * 8 + 20;
     let cell = (560 / c as u32).clamp(24, 64);
-    let size = (label_width + cell * c as u32 + 40, label_width + cell * c as u32 + 70);
+    // Wide enough for the title (about 440 pixels at 16 points) however few the classes.
+    let size = ((label_width + cell * c as u32 + 40).max(460), label_width + cell * c as u32 + 70);
     let most = matrix.iter().flatten().copied().max().unwrap_or(0).max(1);
     let mut pixels = vec![255u8; (size.0 * size.1 * 3) as usize];
     {
@@ -299,8 +342,14 @@ pub fn confusion_matrix(matrix: &[Vec<usize>], class_names: &[String], png: &Pat
                         .map_err(|e| e.to_string())?;
                     let ink = if 2 * count > most { WHITE } else { BLACK };
                     let style = TextStyle::from((FONT, 11).into_font()).color(&ink);
-                    r.draw(&Text::new(count.to_string(), (x + 4, y + cell as i32 / 2 - 6), style))
-                        .map_err(|e| e.to_string())?;
+                    // Centred: about 6 pixels per digit at 11 points.
+                    let half_text = 3 * count.to_string().len() as i32;
+                    r.draw(&Text::new(
+                        count.to_string(),
+                        (x + cell as i32 / 2 - half_text, y + cell as i32 / 2 - 6),
+                        style,
+                    ))
+                    .map_err(|e| e.to_string())?;
                 }
                 r.draw(&Text::new(name(t), (10, y0 + (t as u32 * cell) as i32 + cell as i32 / 2 - 6), (FONT, 12)))
                     .map_err(|e| e.to_string())?;
