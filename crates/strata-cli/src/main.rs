@@ -191,16 +191,16 @@ fn execute(command: Option<Command>) -> strata::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Predict { run_dir, input, output }) => {
-            let csv = run::predict_run(&run_dir, &input)?;
-            match output {
-                Some(path) => strata::io::write_atomic(&path, csv.as_bytes()),
-                None => {
-                    print!("{csv}");
-                    Ok(())
-                }
+        Some(Command::Predict { run_dir, input, output }) => match output {
+            Some(path) => {
+                strata::io::write_atomic_with(&path, |file| run::predict_run(&run_dir, &input, file).map(drop))
             }
-        }
+            None => {
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                run::predict_run(&run_dir, &input, &mut out).map(drop)
+            }
+        },
         Some(Command::Summary { target }) => {
             let summary = if target.is_dir() {
                 run::load_run(&target)?.model.summary()

@@ -34,6 +34,17 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<()> {
 /// When the directory is missing or read-only, or the disk is full; the old file stays intact
 /// and the error names the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |file| {
+        file.write_all(bytes).map_err(|source| Error::Io { path: path.to_path_buf(), source })
+    })
+}
+
+/// [`write_atomic`] for content produced as a stream: `write` fills the temporary file, which
+/// replaces `path` only when `write` succeeded (an error leaves the old file and no temporary).
+///
+/// # Errors
+/// As [`write_atomic`], and `write`'s own.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let io = |source| Error::Io { path: path.to_path_buf(), source };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -42,12 +53,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name =
         path.file_name().ok_or_else(|| Error::invalid("write", format!("{} is not a file path", path.display())))?;
     if std::env::var_os(UNSAFE_IN_PLACE_WRITES).is_some() {
-        return fs::write(path, bytes).map_err(io);
+        let mut file = std::io::BufWriter::new(File::create(path).map_err(io)?);
+        write(&mut file)?;
+        return file.flush().map_err(io);
     }
     let tmp = dir.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
+    let mut produced = Ok(());
     let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
+        let mut file = std::io::BufWriter::new(File::create(&tmp)?);
+        produced = write(&mut file);
+        if produced.is_err() {
+            return Ok(());
+        }
+        let file = file.into_inner().map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
         // The rename is durable only once the directory entry is.
@@ -56,10 +74,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         }
         Ok(())
     })();
-    if result.is_err() {
+    if result.is_err() || produced.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result.map_err(io)
+    result.map_err(io)?;
+    produced
 }
 
 use crate::nn::Network;
@@ -165,6 +184,10 @@ pub fn load_weights_from_bytes<T: Element>(network: &dyn Network<T>, bytes: &[u8
             return Err(bad(format!("tensor '{name}' has shape {:?}, the parameter {}", view.shape(), param.shape())));
         }
         let values: Vec<T> = view.data().chunks_exact(T::BYTES).map(T::read_le).collect();
+        // A NaN or infinite weight would make every prediction NaN (and a class label of it).
+        if let Some((at, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(bad(format!("tensor '{name}' holds a non-finite value {v} at flat index {at}")));
+        }
         loaded.push(Tensor::from_vec(values, view.shape().to_vec())?);
     }
     for ((_, param), values) in named.iter().zip(&loaded) {

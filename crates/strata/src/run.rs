@@ -10,7 +10,7 @@
 
 use crate::data::idx::{load_mnist_dir_raw, read_idx, FASHION_MNIST_CLASSES};
 use crate::data::preprocess::{train_test_split, Scaler};
-use crate::data::table::{ColumnKind, Missing, Table};
+use crate::data::table::{ColumnKind, Missing, NumericBatches, Table};
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::nn::Sequential;
@@ -766,7 +766,9 @@ pub fn load_run(run_dir: &Path) -> Result<LoadedRun> {
             message: format!("format {:?} is not {RUN_FORMAT:?}", run.format),
         });
     }
-    let spec = Spec::parse(&run.spec_toml, &run_dir.join("spec.toml"))?;
+    // The spec that counts is the copy inside model.json (spec.toml is for people): errors name it.
+    let spec = Spec::parse(&run.spec_toml, &PathBuf::from(format!("{} (its spec_toml)", json_path.display())))?;
+    run.scaler.validate().map_err(|e| Error::Parse { path: json_path.clone(), line: 0, message: e.to_string() })?;
     let mut model = build_model(&spec, spec.fit.seed)?;
     model.load_weights(run_dir.join("model.safetensors"))?;
     Ok(LoadedRun { spec, model, scaler: run.scaler, class_names: run.class_names, data_path: run.data_path })
@@ -915,26 +917,21 @@ fn is_idx_file(path: &Path) -> Result<bool> {
     })
 }
 
+/// Rows [`predict_run`] reads, predicts and writes at a time.
+pub const PREDICT_CHUNK_ROWS: usize = 4096;
+
 /// Predict with a run on a CSV file (the spec's feature columns, by name) or an IDX image file
-/// (told apart by content). Returns CSV text: the outputs, and for a classifier the predicted
-/// class.
+/// (told apart by content), writing CSV to `out`: a header, then per row the outputs and, for a
+/// classifier, the predicted class. Returns the number of rows.
 ///
 /// # Errors
-/// When the input cannot be read, lacks a feature column, or holds text in one (naming the file,
-/// line, column and text).
-pub fn predict_run(run_dir: &Path, input: &Path) -> Result<String> {
+/// When the input cannot be read, lacks a feature column, or holds text, an empty field or a
+/// non-finite number in one (naming the file, line, column and text); when `out` fails.
+pub fn predict_run(run_dir: &Path, input: &Path, out: &mut dyn std::io::Write) -> Result<usize> {
     let run = load_run(run_dir)?;
-    let x = if is_idx_file(input)? {
-        let arr = read_idx(input)?;
-        Tensor::from_vec(arr.data.iter().map(|&b| f32::from(b)).collect(), arr.dims)?
-    } else {
-        let table =
-            Table::from_csv_with(input, run.spec.data.header, Missing::Error, &numeric(&run.spec.data.features))?;
-        let rows: Vec<usize> = (0..table.rows.len()).collect();
-        table.select::<f32>(&run.spec.data.features, &rows)?
-    };
-    let pred = run.model.predict(&run.scaler.transform(&x)?, run.spec.fit.batch_size)?;
-    let width = pred.numel() / pred.dims()[0].max(1);
+    let network = run.model.network();
+    let output = network.output_shape(network.input_shape())?;
+    let width = output.dims().last().copied().unwrap_or(1).max(1);
     let names: Vec<String> = if run.spec.data.targets.len() == width {
         run.spec.data.targets.clone()
     } else if let Some(classes) = run.class_names.as_ref().filter(|c| c.len() == width) {
@@ -942,23 +939,48 @@ pub fn predict_run(run_dir: &Path, input: &Path) -> Result<String> {
     } else {
         (0..width).map(|i| format!("output_{i}")).collect()
     };
-    let classify = width > 1 && run.class_names.as_ref().is_some_and(|c| c.len() == width);
+    let classes = run.class_names.as_ref().filter(|c| width > 1 && c.len() == width);
     // A CSV writer, so a class name with a comma or a quote stays one field.
-    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new().from_writer(out);
     let csv_error = |e: csv::Error| Error::invalid("predict", format!("cannot write CSV: {e}"));
     let mut header = names;
-    if classify {
+    if classes.is_some() {
         header.push("predicted".into());
     }
-    out.write_record(&header).map_err(csv_error)?;
-    for row in pred.data().chunks(width.max(1)) {
-        let mut fields: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-        if let (true, Some(classes)) = (classify, &run.class_names) {
-            let best = (0..width).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0);
-            fields.push(classes[best].clone());
+    // The header first, so even an input without rows gives a well-formed CSV.
+    writer.write_record(&header).map_err(csv_error)?;
+    let batch = run.spec.fit.batch_size;
+    let mut write_batch = |x: Tensor<f32>| -> Result<usize> {
+        let pred = run.model.predict(&run.scaler.transform(&x)?, batch)?;
+        let mut rows = 0;
+        for row in pred.data().chunks(width) {
+            let mut fields: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+            if let Some(classes) = classes {
+                let best = (0..width).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0);
+                fields.push(classes[best].clone());
+            }
+            writer.write_record(&fields).map_err(csv_error)?;
+            rows += 1;
         }
-        out.write_record(&fields).map_err(csv_error)?;
+        Ok(rows)
+    };
+    // Rows are read, predicted and written a chunk at a time: memory holds one chunk, whatever
+    // the input's size.
+    let mut written = 0;
+    if is_idx_file(input)? {
+        let arr = read_idx(input)?;
+        let sample: usize = arr.dims.iter().skip(1).product();
+        for chunk in arr.data.chunks((PREDICT_CHUNK_ROWS * sample).max(1)) {
+            let n = chunk.len() / sample.max(1);
+            let dims: Vec<usize> = std::iter::once(n).chain(arr.dims.iter().skip(1).copied()).collect();
+            written += write_batch(Tensor::from_vec(chunk.iter().map(|&b| f32::from(b)).collect(), dims)?)?;
+        }
+    } else {
+        let mut batches = NumericBatches::open(input, run.spec.data.header, &run.spec.data.features)?;
+        while let Some(x) = batches.next_batch::<f32>(PREDICT_CHUNK_ROWS)? {
+            written += write_batch(x)?;
+        }
     }
-    let bytes = out.into_inner().map_err(|e| Error::invalid("predict", format!("cannot write CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::invalid("predict", e.to_string()))
+    writer.flush().map_err(|e| Error::invalid("predict", format!("cannot write CSV: {e}")))?;
+    Ok(written)
 }

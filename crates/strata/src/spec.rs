@@ -250,6 +250,22 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A number that must satisfy `ok` (`expected` says what it must be, in the error).
+    fn f64_where(
+        &mut self,
+        key: &str,
+        default: f64,
+        ok: fn(f64) -> bool,
+        expected: &str,
+    ) -> std::result::Result<f64, String> {
+        let v = self.f64(key, default)?;
+        if ok(v) {
+            Ok(v)
+        } else {
+            Err(format!("{} key `{key}` must be {expected}, got {v}", self.what))
+        }
+    }
+
     fn opt_f64(&mut self, key: &str) -> std::result::Result<Option<f64>, String> {
         if self.table.contains_key(key) {
             self.f64(key, 0.0).map(Some)
@@ -318,7 +334,10 @@ impl TryFrom<Value> for InitializerField {
             "he_normal" => Initializer::HeNormal,
             "he_uniform" => Initializer::HeUniform,
             "lecun_normal" => Initializer::LecunNormal,
-            "normal" | "random_normal" => Initializer::Normal { mean: f.f64("mean", 0.0)?, std: f.f64("std", 0.05)? },
+            "normal" | "random_normal" => Initializer::Normal {
+                mean: f.f64("mean", 0.0)?,
+                std: f.f64_where("std", 0.05, |v| v >= 0.0, ">= 0")?,
+            },
             "uniform" | "random_uniform" => Initializer::Uniform { low: f.f64("low", -0.05)?, high: f.f64("high", 0.05)? },
             "zeros" => Initializer::Zeros,
             "ones" => Initializer::Ones,
@@ -348,12 +367,14 @@ impl TryFrom<Value> for RegularizerField {
         let mut f = Fields { what: "regularizer", table, accepted: Vec::new() };
         let (l1, l2) = (f.opt_f64("l1")?, f.opt_f64("l2")?);
         f.done("l1/l2")?;
-        Ok(RegularizerField(match (l1, l2) {
+        let regularizer = match (l1, l2) {
             (Some(l1), None) => Regularizer::L1(l1),
             (None, Some(l2)) => Regularizer::L2(l2),
             (Some(l1), Some(l2)) => Regularizer::L1L2 { l1, l2 },
             (None, None) => return Err("a regularizer needs l1, l2 or both".into()),
-        }))
+        };
+        regularizer.validate().map_err(|e| e.to_string())?;
+        Ok(RegularizerField(regularizer))
     }
 }
 
@@ -431,6 +452,10 @@ impl TryFrom<Value> for OptimizerField {
         };
         let schedule = f.take("schedule").map(schedule_from).transpose()?;
         f.done(&kind)?;
+        // The library's own checks, here so the error names this table's line.
+        config.build::<f32>().map_err(|e| e.to_string())?;
+        clip.as_ref().map_or(Ok(()), Clip::validate).map_err(|e| e.to_string())?;
+        schedule.as_ref().map_or(Ok(()), Schedule::validate).map_err(|e| e.to_string())?;
         Ok(OptimizerField { config, clip, schedule })
     }
 }
@@ -473,7 +498,7 @@ impl TryFrom<Value> for LossField {
     fn try_from(value: Value) -> std::result::Result<Self, String> {
         let (kind, mut f) = Fields::new("loss", value)?;
         let loss = match Loss::from_name(&kind).map_err(|e| e.to_string())? {
-            Loss::Huber { delta } => Loss::Huber { delta: f.f64("delta", delta)? },
+            Loss::Huber { delta } => Loss::Huber { delta: f.f64_where("delta", delta, |v| v > 0.0, "> 0")? },
             Loss::BinaryCrossentropy { .. } => Loss::BinaryCrossentropy { from_logits: f.bool("from_logits", false)? },
             Loss::CategoricalCrossentropy { .. } => {
                 Loss::CategoricalCrossentropy { from_logits: f.bool("from_logits", false)? }
@@ -602,15 +627,15 @@ impl TryFrom<Value> for CallbackField {
             "early_stopping" => CallbackSpec::EarlyStopping {
                 monitor: f.string("monitor", "val_loss")?,
                 patience: f.u64("patience", 0)? as usize,
-                min_delta: f.f64("min_delta", 0.0)?,
+                min_delta: f.f64_where("min_delta", 0.0, |v| v >= 0.0, ">= 0")?,
                 restore_best_weights: f.bool("restore_best_weights", false)?,
             },
             "reduce_lr_on_plateau" => CallbackSpec::ReduceLrOnPlateau {
                 monitor: f.string("monitor", "val_loss")?,
-                factor: f.f64("factor", 0.1)?,
+                factor: f.f64_where("factor", 0.1, |v| v > 0.0 && v < 1.0, "in (0, 1)")?,
                 patience: f.u64("patience", 10)? as usize,
-                min_lr: f.f64("min_lr", 0.0)?,
-                min_delta: f.f64("min_delta", 1e-4)?,
+                min_lr: f.f64_where("min_lr", 0.0, |v| v >= 0.0, ">= 0")?,
+                min_delta: f.f64_where("min_delta", 1e-4, |v| v >= 0.0, ">= 0")?,
             },
             "terminate_on_nan" => CallbackSpec::TerminateOnNan,
             "model_checkpoint" => CallbackSpec::ModelCheckpoint {
@@ -628,15 +653,113 @@ impl TryFrom<Value> for CallbackField {
     }
 }
 
+/// Most layers a spec may list: far above any network of the lectures, low enough that a hostile
+/// spec is refused at once instead of building for minutes.
+pub const MAX_LAYERS: usize = 10_000;
+/// Longest string value (a path fits: Linux's PATH_MAX is 4,096 bytes).
+pub const MAX_STRING_BYTES: usize = 4096;
+/// Longest layer name.
+pub const MAX_NAME_CHARS: usize = 128;
+/// Most elements of any other array (features, input_shape, metrics, callbacks).
+pub const MAX_ARRAY_LEN: usize = 100_000;
+
+/// Line numbers of byte offsets in one pass over the text (a binary search per lookup), so
+/// naming the line of each of n layers costs O(n log n), not O(n²).
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        LineIndex(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i).collect())
+    }
+
+    /// The 1-based line of byte `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&newline| newline < offset) + 1
+    }
+}
+
+/// The checks every value of a spec gets, whatever its key, in one pass over the document with
+/// the spans kept: numbers finite, and finite in f32 (the element type `strata fit` trains in:
+/// a learning rate of 1e300 is a finite f64 and an infinite f32), not rounding to 0 in f32;
+/// strings, names and arrays within their caps. Returns the line of every key path
+/// (`compile.optimizer.learning_rate`, `model.layers[2].units`), for errors found later.
+fn check_document(text: &str, lines: &LineIndex) -> std::result::Result<Vec<(String, usize)>, (usize, String)> {
+    use toml::de::{DeTable, DeValue};
+    // A syntax error is reported by the typed parse, with its own message.
+    let Ok(root) = DeTable::parse(text) else { return Ok(Vec::new()) };
+    let mut keys = Vec::new();
+    let mut pending: Vec<(String, &toml::Spanned<DeValue<'_>>)> = Vec::new();
+    // An explicit stack: the nesting depth is the document's, not ours to trust.
+    let mut tables = vec![(String::new(), root.get_ref())];
+    while let Some((prefix, table)) = tables.pop() {
+        for (key, value) in table.iter() {
+            let path =
+                if prefix.is_empty() { key.get_ref().to_string() } else { format!("{prefix}.{}", key.get_ref()) };
+            pending.push((path, value));
+        }
+        while let Some((path, value)) = pending.pop() {
+            let line = lines.line(value.span().start);
+            keys.push((path.clone(), line));
+            let refuse = |message: String| Err((line, message));
+            match value.get_ref() {
+                DeValue::Float(f) => {
+                    let written = f.as_str();
+                    let v: f64 = written.replace('_', "").parse().unwrap_or(f64::NAN);
+                    if !v.is_finite() {
+                        return refuse(format!("{path} = {written} is not a finite number"));
+                    }
+                    if (v as f32).is_infinite() {
+                        return refuse(format!(
+                            "{path} = {written} is beyond the range of f32 (about ±3.4e38), the element type strata trains in"
+                        ));
+                    }
+                    if v != 0.0 && v as f32 == 0.0 {
+                        return refuse(format!(
+                            "{path} = {written} rounds to 0 in f32 (the smallest is about 1.4e-45)"
+                        ));
+                    }
+                }
+                DeValue::String(text) if text.len() > MAX_STRING_BYTES => {
+                    return refuse(format!(
+                        "{path} is a string of {} bytes; the limit is {MAX_STRING_BYTES}",
+                        text.len()
+                    ));
+                }
+                DeValue::String(text) if path.ends_with(".name") && text.chars().count() > MAX_NAME_CHARS => {
+                    return refuse(format!(
+                        "{path} is a name of {} characters; the limit is {MAX_NAME_CHARS}",
+                        text.chars().count()
+                    ));
+                }
+                DeValue::Array(items) => {
+                    let cap = if path == "model.layers" { MAX_LAYERS } else { MAX_ARRAY_LEN };
+                    if items.len() > cap {
+                        return refuse(format!("{path} has {} entries; the limit is {cap}", items.len()));
+                    }
+                    for (i, item) in items.iter().enumerate() {
+                        pending.push((format!("{path}[{i}]"), item));
+                    }
+                }
+                DeValue::Table(inner) => tables.push((path, inner)),
+                _ => {}
+            }
+        }
+    }
+    Ok(keys)
+}
+
 impl Spec {
     /// Parse a spec from TOML text; `origin` names it in errors.
     ///
     /// # Errors
-    /// On TOML syntax errors, unknown keys or names, or wrong value types; the message names the
-    /// file and the line.
+    /// On TOML syntax errors, unknown keys or names, wrong value types, numbers out of their
+    /// range or not finite in f32, and sizes over the caps; the message names the file and the
+    /// line.
     pub fn parse(text: &str, origin: &Path) -> Result<Spec> {
-        let line_of = |offset: usize| text.as_bytes().iter().take(offset).filter(|&&b| b == b'\n').count() + 1;
+        let lines = LineIndex::new(text);
+        let line_of = |offset: usize| lines.line(offset);
         let error = |line: usize, message: String| Error::Parse { path: origin.to_path_buf(), line, message };
+        let keys = check_document(text, &lines).map_err(|(line, message)| error(line, message))?;
         let mut spec: Spec = toml::from_str(text)
             .map_err(|e| error(e.span().map_or(0, |s| line_of(s.start)), e.message().trim().to_string()))?;
         // Layers are converted one by one so an error names the layer's own line (a tagged enum
@@ -649,7 +772,47 @@ impl Spec {
             spec.model.layer_lines.push(line);
         }
         spec.origin = origin.to_path_buf();
+        let line_of_key = |key: &str| keys.iter().find(|(path, _)| path == key).map_or(0, |&(_, line)| line);
+        spec.check_settings().map_err(|(key, message)| error(line_of_key(key), format!("{key}: {message}")))?;
         Ok(spec)
+    }
+
+    /// The settings whose range depends on other settings, or that serde reads directly: each
+    /// error names its key (the caller adds the line).
+    fn check_settings(&self) -> std::result::Result<(), (&'static str, String)> {
+        let kind = self.data.source.split_once(':').map_or("", |(kind, _)| kind);
+        if !["builtin", "csv", "idx"].contains(&kind) {
+            return Err(("data.source", format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", self.data.source)));
+        }
+        if !["error", "drop"].contains(&self.data.missing.as_str()) {
+            return Err(("data.missing", format!("{:?} must be \"error\" or \"drop\"", self.data.missing)));
+        }
+        if self.data.missing != "error" && kind != "csv" {
+            return Err(("data.missing", format!("applies to CSV files only; data.source is {:?}", self.data.source)));
+        }
+        if !self.data.header && kind != "csv" {
+            return Err(("data.header", format!("applies to CSV files only; data.source is {:?}", self.data.source)));
+        }
+        for (key, fraction) in
+            [("data.test_split", self.data.test_split), ("fit.validation_split", self.fit.validation_split)]
+        {
+            if let Some(v) = fraction.filter(|v| !(*v > 0.0 && *v < 1.0)) {
+                return Err((key, format!("must be a fraction in (0, 1), got {v}")));
+            }
+        }
+        if self.model.layers.is_empty() {
+            return Err(("model.layers", "is empty: a network needs at least one layer".into()));
+        }
+        if let Some(v) = self.fit.verbose.filter(|v| *v > 2) {
+            return Err(("fit.verbose", format!("must be 0, 1 or 2, got {v}")));
+        }
+        if self.fit.epochs == 0 {
+            return Err(("fit.epochs", "must be at least 1".into()));
+        }
+        if self.fit.batch_size == 0 {
+            return Err(("fit.batch_size", "must be at least 1".into()));
+        }
+        Ok(())
     }
 
     /// Read and parse a spec file.

@@ -86,6 +86,50 @@ pub enum Scaler {
 }
 
 impl Scaler {
+    /// Checks a scaler read from a file: every statistic finite, and one that `apply` can
+    /// divide by in f32 (a damaged or edited run would otherwise scale every input to inf or NaN).
+    ///
+    /// # Errors
+    /// Naming the statistic, the feature and the value.
+    pub fn validate(&self) -> Result<()> {
+        let bad =
+            |what: &str, at: usize, v: f64| Err(Error::invalid("scaler", format!("{what}[{at}] = {v} is not usable")));
+        let finite = |what: &str, values: &[f64]| match values.iter().position(|v| !v.is_finite()) {
+            Some(at) => bad(what, at, values[at]),
+            None => Ok(()),
+        };
+        match self {
+            Scaler::None => Ok(()),
+            Scaler::Standardize { mean, std } => {
+                finite("mean", mean)?;
+                finite("std", std)?;
+                match std.iter().position(|&s| s < 0.0) {
+                    Some(at) => bad("std", at, std[at]),
+                    None => Ok(()),
+                }
+            }
+            Scaler::MinMax { min, max } => {
+                finite("min", min)?;
+                finite("max", max)?;
+                match min.iter().zip(max).position(|(lo, hi)| lo > hi) {
+                    Some(at) => bad("max", at, max[at]),
+                    None => Ok(()),
+                }
+            }
+            Scaler::Divide { divisor } => {
+                let d = *divisor;
+                if d.is_finite() && d != 0.0 && ((1.0 / d) as f32).is_finite() {
+                    Ok(())
+                } else {
+                    Err(Error::invalid(
+                        "scaler",
+                        format!("divisor {d} is not usable (0, not finite, or 1/{d} overflows f32)"),
+                    ))
+                }
+            }
+        }
+    }
+
     /// Fit the scaler named `kind` ("none", "standardize", "minmax", "divide:255") on training
     /// features `x` (`[n, ...]`; statistics per position of a sample).
     ///
@@ -108,7 +152,16 @@ impl Scaler {
                 max: (0..width).map(|f| column(f).fold(f64::NEG_INFINITY, f64::max)).collect(),
             },
             other => match other.strip_prefix("divide:").map(str::parse::<f64>) {
-                Some(Ok(d)) if d != 0.0 && d.is_finite() => Scaler::Divide { divisor: d },
+                // 1/d must be finite in T too: divide:1e-40 would turn every feature into inf.
+                Some(Ok(d)) if d != 0.0 && d.is_finite() && T::of(1.0 / d).is_finite() && T::of(d) != T::zero() => {
+                    Scaler::Divide { divisor: d }
+                }
+                Some(Ok(d)) if d != 0.0 && d.is_finite() => {
+                    return Err(Error::invalid(
+                        "scale",
+                        format!("divide:{d} is too small for {}: 1/{d} is not finite there", std::any::type_name::<T>()),
+                    ))
+                }
                 _ => {
                     return Err(Error::invalid(
                         "scale",

@@ -91,96 +91,121 @@ impl Table {
     ) -> Result<Table> {
         let parse_err =
             |line: u64, message: String| Error::Parse { path: path.to_path_buf(), line: line as usize, message };
-        let mut reader = csv::ReaderBuilder::new().has_headers(has_header).from_reader(input);
+        let mut reader = csv_reader(input, has_header);
         let mut columns: Vec<String> = if has_header {
-            reader.headers().map_err(|e| parse_err(1, e.to_string()))?.iter().map(|h| h.trim().to_string()).collect()
+            reader.headers().map_err(|e| csv_error(path, &e))?.iter().map(|h| h.trim().to_string()).collect()
         } else {
             Vec::new()
         };
-        let mut raw: Vec<(u64, Vec<String>)> = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        parse_err(line, format!("ragged row: {len} fields where the file has {expected_len}"))
-                    }
-                    _ => parse_err(line, e.to_string()),
-                }
-            })?;
+        // One pass, no copy of the text: numbers are stored as read; text is interned per column
+        // and stored as its id, resolved to sorted class indices at the end. A column is
+        // categorical when it holds no number at all (or a model fixes it so); a column mixing
+        // both is a mistake in the file (a typo in a number), named by its first text.
+        let mut kind_of: Vec<Option<&ColumnKind>> = Vec::new();
+        let mut texts: Vec<Vec<String>> = Vec::new();
+        let mut first_text: Vec<Option<(u64, String)>> = Vec::new();
+        let mut has_number: Vec<bool> = Vec::new();
+        let mut rows: Vec<Vec<f64>> = Vec::new();
+        let mut lines: Vec<u64> = Vec::new();
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(|e| csv_error(path, &e))? {
             let line = record.position().map_or(0, |p| p.line());
-            raw.push((line, record.iter().map(|f| f.trim().to_string()).collect()));
-        }
-        if raw.is_empty() {
-            return Err(parse_err(0, "the file has no data rows".into()));
-        }
-        if columns.is_empty() {
-            columns = (1..=raw.first().map_or(0, |(_, f)| f.len())).map(|i| format!("column_{i}")).collect();
-        }
-        if let Some(dup) = columns.iter().enumerate().find(|(i, c)| columns.iter().take(*i).any(|x| x == *c)) {
-            return Err(parse_err(1, format!("column name {:?} appears twice", dup.1)));
-        }
-        if missing == Missing::Drop {
-            raw.retain(|(_, fields)| fields.iter().all(|f| !f.is_empty()));
-            if raw.is_empty() {
-                return Err(parse_err(0, "every row has a missing value".into()));
+            if columns.is_empty() {
+                columns = (1..=record.len()).map(|i| format!("column_{i}")).collect();
             }
-        }
-        // A column of text holds classes; a column of numbers is numeric. A column mixing both is
-        // a mistake in the file (a typo in a number), so the parse below names its first text.
-        let fixed =
-            |c: usize| columns.get(c).and_then(|name| kinds.iter().find(|(k, _)| k == name)).map(|(_, kind)| kind);
-        let categorical: Vec<bool> = (0..columns.len())
-            .map(|c| match fixed(c) {
-                Some(kind) => matches!(kind, ColumnKind::Classes(_)),
-                None => raw
-                    .iter()
-                    .filter_map(|(_, f)| f.get(c))
-                    .filter(|v| !v.is_empty())
-                    .all(|v| v.parse::<f64>().is_err()),
-            })
-            .collect();
-        let mut categories: Vec<Option<Vec<String>>> = categorical.iter().map(|&is| is.then(Vec::new)).collect();
-        for (c, names) in categories.iter_mut().enumerate() {
-            if let Some(ColumnKind::Classes(known)) = fixed(c) {
-                *names = Some(known.clone());
-            } else if let Some(names) = names {
-                let mut all: Vec<String> =
-                    raw.iter().filter_map(|(_, f)| f.get(c).cloned()).filter(|v| !v.is_empty()).collect();
-                all.sort();
-                all.dedup();
-                *names = all;
-            }
-        }
-        let mut rows = Vec::with_capacity(raw.len());
-        for (line, fields) in &raw {
-            let mut row = Vec::with_capacity(columns.len());
-            for ((field, column), classes) in fields.iter().zip(&columns).zip(&categories) {
-                if field.is_empty() {
-                    return Err(parse_err(
-                        *line,
-                        format!("missing value in column {column:?} (set missing = \"drop\" to skip such rows)"),
-                    ));
+            if kind_of.is_empty() {
+                if let Some(dup) = columns.iter().enumerate().find(|(i, c)| columns.iter().take(*i).any(|x| x == *c)) {
+                    return Err(parse_err(1, format!("column name {:?} appears twice", dup.1)));
                 }
-                let value = match classes {
-                    Some(names) => names.iter().position(|n| n == field).ok_or_else(|| {
+                kind_of =
+                    columns.iter().map(|name| kinds.iter().find(|(k, _)| k == name).map(|(_, kind)| kind)).collect();
+                texts = vec![Vec::new(); columns.len()];
+                first_text = vec![None; columns.len()];
+                has_number = vec![false; columns.len()];
+            }
+            if let Some(c) = record.iter().position(|f| f.trim().is_empty()) {
+                if missing == Missing::Drop {
+                    continue;
+                }
+                let column = columns.get(c).map_or("?", String::as_str);
+                return Err(parse_err(
+                    line,
+                    format!("missing value in column {column:?} (set missing = \"drop\" to skip such rows)"),
+                ));
+            }
+            let mut row = Vec::with_capacity(columns.len());
+            for (c, field) in record.iter().map(str::trim).enumerate() {
+                let column = columns.get(c).map_or("?", String::as_str);
+                let value = match kind_of.get(c).copied().flatten() {
+                    Some(ColumnKind::Classes(names)) => names.iter().position(|n| n == field).ok_or_else(|| {
                         parse_err(
-                            *line,
+                            line,
                             format!(
                                 "column {column:?}: class {field:?} is not one the model was trained on ({})",
                                 names.join(", ")
                             ),
                         )
                     })? as f64,
-                    None => field
-                        .parse::<f64>()
-                        .map_err(|_| parse_err(*line, format!("column {column:?}: {field:?} is not a number")))?,
+                    Some(ColumnKind::Number) => parse_number(field, column).map_err(|m| parse_err(line, m))?,
+                    None => match field.parse::<f64>() {
+                        Ok(_) => {
+                            if let Some(flag) = has_number.get_mut(c) {
+                                *flag = true;
+                            }
+                            parse_number(field, column).map_err(|m| parse_err(line, m))?
+                        }
+                        Err(_) => {
+                            let (Some(known), Some(first)) = (texts.get_mut(c), first_text.get_mut(c)) else {
+                                return Err(parse_err(line, format!("column {c} is beyond the header")));
+                            };
+                            first.get_or_insert_with(|| (line, field.to_string()));
+                            match known.iter().position(|t| t == field) {
+                                Some(id) => id as f64,
+                                None => {
+                                    known.push(field.to_string());
+                                    (known.len() - 1) as f64
+                                }
+                            }
+                        }
+                    },
                 };
                 row.push(value);
             }
             rows.push(row);
+            lines.push(line);
         }
-        let lines = raw.iter().map(|(line, _)| *line).collect();
+        if rows.is_empty() {
+            return Err(parse_err(
+                0,
+                if missing == Missing::Drop { "every row has a missing value" } else { "the file has no data rows" }
+                    .into(),
+            ));
+        }
+        let mut categories: Vec<Option<Vec<String>>> = vec![None; columns.len()];
+        for (c, category) in categories.iter_mut().enumerate() {
+            match (kind_of.get(c).copied().flatten(), first_text.get(c).cloned().flatten()) {
+                (Some(ColumnKind::Classes(names)), _) => *category = Some(names.clone()),
+                (Some(ColumnKind::Number), _) | (None, None) => {}
+                (None, Some((line, text))) if has_number.get(c).copied().unwrap_or(false) => {
+                    let column = columns.get(c).map_or("?", String::as_str);
+                    return Err(parse_err(line, format!("column {column:?}: {text:?} is not a number")));
+                }
+                (None, Some(_)) => {
+                    // Text ids in order of appearance become indices of the sorted names.
+                    let seen = texts.get(c).cloned().unwrap_or_default();
+                    let mut sorted = seen.clone();
+                    sorted.sort();
+                    let index: Vec<f64> =
+                        seen.iter().map(|t| sorted.binary_search(t).map_or(0.0, |i| i as f64)).collect();
+                    for row in &mut rows {
+                        if let Some(cell) = row.get_mut(c) {
+                            *cell = index.get(*cell as usize).copied().unwrap_or(0.0);
+                        }
+                    }
+                    *category = Some(sorted);
+                }
+            }
+        }
         Ok(Table { columns, rows, categories, lines })
     }
 
@@ -232,20 +257,7 @@ impl Table {
     /// # Errors
     /// When there is no such column (the message lists the columns).
     pub fn column(&self, name: &str) -> Result<usize> {
-        if let Some(i) = self.columns.iter().position(|c| c == name) {
-            return Ok(i);
-        }
-        match name.strip_prefix('#').map(str::parse::<usize>) {
-            Some(Ok(i)) if i < self.columns.len() => Ok(i),
-            _ => Err(Error::invalid(
-                "data",
-                format!(
-                    "no column {name:?} (columns: {}; or by index #0..#{})",
-                    self.columns.join(", "),
-                    self.columns.len().saturating_sub(1)
-                ),
-            )),
-        }
+        find_column(&self.columns, name)
     }
 
     /// The named columns of the given rows as a `[rows, columns]` tensor.
@@ -267,5 +279,184 @@ impl Table {
             }
         }
         Tensor::from_vec(data, [rows.len(), cols.len()])
+    }
+}
+
+/// The position of column `name` among `columns`, or by 0-based index written as `"#2"`.
+fn find_column(columns: &[String], name: &str) -> Result<usize> {
+    if let Some(i) = columns.iter().position(|c| c == name) {
+        return Ok(i);
+    }
+    match name.strip_prefix('#').map(str::parse::<usize>) {
+        Some(Ok(i)) if i < columns.len() => Ok(i),
+        _ => Err(Error::invalid(
+            "data",
+            format!(
+                "no column {name:?} (columns: {}; or by index #0..#{})",
+                columns.join(", "),
+                columns.len().saturating_sub(1)
+            ),
+        )),
+    }
+}
+
+/// A number field: parsed, finite, and within f32's range (strata trains in f32), or a message
+/// naming the column and the text. Checked where the file and line are known: later it would be
+/// a NaN loss at some batch, or NaN predictions with a class label.
+fn parse_number(field: &str, column: &str) -> std::result::Result<f64, String> {
+    let v = field.parse::<f64>().map_err(|_| format!("column {column:?}: {field:?} is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("column {column:?}: {field:?} is not a finite number"));
+    }
+    if (v as f32).is_infinite() {
+        return Err(format!("column {column:?}: {field} is beyond the range of f32 (about ±3.4e38)"));
+    }
+    Ok(v)
+}
+
+/// Longest line a CSV reader accepts (8 MiB: a row of a million short numbers fits). Without a
+/// cap a file with no newline (`/dev/zero`, a binary file) would be read into one record until
+/// memory runs out.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+
+/// A reader that fails once a line exceeds [`MAX_LINE_BYTES`], naming the line.
+struct LineCap<R> {
+    inner: R,
+    since_newline: usize,
+    line: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for LineCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in buf.get(..n).unwrap_or(&[]) {
+            if b == b'\n' {
+                self.line += 1;
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+                if self.since_newline > MAX_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("line {} is longer than {} MiB", self.line + 1, MAX_LINE_BYTES >> 20),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The CSV reader every table and prediction input goes through: lines capped, fields trimmed
+/// by the callers.
+fn csv_reader<R: std::io::Read>(input: R, has_header: bool) -> csv::Reader<LineCap<R>> {
+    csv::ReaderBuilder::new().has_headers(has_header).from_reader(LineCap { inner: input, since_newline: 0, line: 0 })
+}
+
+/// A CSV reader's error with the file and line, ragged rows said in words.
+fn csv_error(path: &Path, e: &csv::Error) -> Error {
+    let line = e.position().map_or(0, |p| p.line());
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("ragged row: {len} fields where the file has {expected_len}")
+        }
+        csv::ErrorKind::Io(io) => io.to_string(),
+        _ => e.to_string(),
+    };
+    Error::Parse { path: path.to_path_buf(), line: line as usize, message }
+}
+
+/// The named numeric columns of a CSV file, read in batches of rows (for prediction: memory
+/// holds one batch whatever the file's size). Fields are checked as [`Table`] checks numbers.
+pub struct NumericBatches<R: std::io::Read> {
+    path: std::path::PathBuf,
+    reader: csv::Reader<LineCap<R>>,
+    names: Vec<String>,
+    /// The columns' positions, known after the header (or the first row, without one).
+    positions: Option<Vec<usize>>,
+    record: csv::StringRecord,
+    /// A record read to learn the width of a file without a header, not yet returned.
+    held: bool,
+}
+
+impl NumericBatches<std::io::BufReader<std::fs::File>> {
+    /// Open `path` to read the columns `names` (by name, `column_N` without a header, or `#i`).
+    ///
+    /// # Errors
+    /// When the file cannot be opened or its header read, or a column is missing.
+    pub fn open(path: &Path, has_header: bool, names: &[String]) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        NumericBatches::new(path, std::io::BufReader::new(file), has_header, names)
+    }
+}
+
+impl<R: std::io::Read> NumericBatches<R> {
+    /// As [`NumericBatches::open`] from any reader; `path` names it in errors.
+    ///
+    /// # Errors
+    /// As [`NumericBatches::open`].
+    pub fn new(path: &Path, input: R, has_header: bool, names: &[String]) -> Result<Self> {
+        let mut batches = NumericBatches {
+            path: path.to_path_buf(),
+            reader: csv_reader(input, has_header),
+            names: names.to_vec(),
+            positions: None,
+            record: csv::StringRecord::new(),
+            held: false,
+        };
+        let columns: Vec<String> = if has_header {
+            batches.reader.headers().map_err(|e| csv_error(path, &e))?.iter().map(|h| h.trim().to_string()).collect()
+        } else if batches.reader.read_record(&mut batches.record).map_err(|e| csv_error(path, &e))? {
+            batches.held = true;
+            (1..=batches.record.len()).map(|i| format!("column_{i}")).collect()
+        } else {
+            Vec::new()
+        };
+        if !columns.is_empty() || has_header {
+            let positions = names
+                .iter()
+                .map(|n| {
+                    find_column(&columns, n).map_err(|e| Error::Parse {
+                        path: path.to_path_buf(),
+                        line: 1,
+                        message: e.to_string(),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            batches.positions = Some(positions);
+        }
+        Ok(batches)
+    }
+
+    /// Up to `rows` more rows as `[n, columns]`; `None` once the file is done.
+    ///
+    /// # Errors
+    /// When a field is empty, not a number, not finite or beyond f32's range (naming the file,
+    /// line, column and text), or a row is ragged or too long.
+    pub fn next_batch<T: Element>(&mut self, rows: usize) -> Result<Option<Tensor<T>>> {
+        let Some(positions) = self.positions.as_ref() else { return Ok(None) };
+        let mut data: Vec<T> = Vec::with_capacity(rows.min(1 << 16) * positions.len());
+        let mut n = 0;
+        while n < rows {
+            if !std::mem::take(&mut self.held)
+                && !self.reader.read_record(&mut self.record).map_err(|e| csv_error(&self.path, &e))?
+            {
+                break;
+            }
+            let line = self.record.position().map_or(0, |p| p.line());
+            let bad = |message: String| Error::Parse { path: self.path.clone(), line: line as usize, message };
+            for (&c, name) in positions.iter().zip(&self.names) {
+                let field = self.record.get(c).map(str::trim).unwrap_or("");
+                if field.is_empty() {
+                    return Err(bad(format!("missing value in column {name:?}")));
+                }
+                data.push(T::of(parse_number(field, name).map_err(bad)?));
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        Tensor::from_vec(data, [n, positions.len()]).map(Some)
     }
 }

@@ -113,6 +113,9 @@ impl DenseConfig {
                 ),
             ));
         }
+        for regularizer in [self.kernel_regularizer, self.bias_regularizer].iter().flatten() {
+            regularizer.validate().map_err(|e| Error::invalid(format!("layer '{name}'"), e.to_string()))?;
+        }
         let kernel = self.kernel_initializer.init(&Shape::new([inputs, self.units]), rng)?;
         let bias = match self.use_bias {
             true => Some(Param::new("bias", self.bias_initializer.init(&Shape::new([self.units]), rng)?, true)),

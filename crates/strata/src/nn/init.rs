@@ -68,7 +68,7 @@ impl Initializer {
     /// A tensor of `shape` drawn from this initializer.
     ///
     /// # Errors
-    /// When a parameter is invalid (negative std, low >= high).
+    /// When a parameter is invalid (negative std, low >= high, a constant not finite in `T`).
     pub fn init<T: Element>(&self, shape: &Shape, rng: &mut Rng) -> Result<Tensor<T>> {
         let (fan_in, fan_out) = fans(shape);
         let (fan_in, fan_out) = (fan_in as f64, fan_out as f64);
@@ -82,7 +82,11 @@ impl Initializer {
             Initializer::Uniform { low, high } => Tensor::rand_uniform(shape.clone(), low, high, rng),
             Initializer::Zeros => Ok(Tensor::zeros(shape.clone())),
             Initializer::Ones => Ok(Tensor::ones(shape.clone())),
-            Initializer::Constant(v) => Ok(Tensor::full(shape.clone(), T::of(v))),
+            Initializer::Constant(v) if T::of(v).is_finite() => Ok(Tensor::full(shape.clone(), T::of(v))),
+            Initializer::Constant(v) => Err(crate::Error::invalid(
+                "constant initializer",
+                format!("value must be finite in {}, got {v}", std::any::type_name::<T>()),
+            )),
         }
     }
 }

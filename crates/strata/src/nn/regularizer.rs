@@ -23,16 +23,35 @@ pub enum Regularizer {
 }
 
 impl Regularizer {
+    /// Checks the factors: finite and >= 0 (a negative one rewards large weights).
+    ///
+    /// # Errors
+    /// Naming `l1` or `l2` and the value.
+    pub fn validate(&self) -> Result<()> {
+        let (l1, l2) = self.factors();
+        for (name, v) in [("l1", l1), ("l2", l2)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(crate::Error::invalid("regularizer", format!("{name} must be finite and >= 0, got {v}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// `(l1, l2)`, 0 for the one not used.
+    fn factors(&self) -> (f64, f64) {
+        match *self {
+            Regularizer::L1(l1) => (l1, 0.0),
+            Regularizer::L2(l2) => (0.0, l2),
+            Regularizer::L1L2 { l1, l2 } => (l1, l2),
+        }
+    }
+
     /// The penalty of `w`, a scalar tensor with a gradient.
     ///
     /// # Errors
     /// Only if a tensor op fails.
     pub fn penalty<T: Element>(&self, w: &Tensor<T>) -> Result<Tensor<T>> {
-        let (l1, l2) = match *self {
-            Regularizer::L1(l1) => (l1, 0.0),
-            Regularizer::L2(l2) => (0.0, l2),
-            Regularizer::L1L2 { l1, l2 } => (l1, l2),
-        };
+        let (l1, l2) = self.factors();
         let mut total = Tensor::scalar(T::zero());
         if l1 != 0.0 {
             total = total.add(&w.abs()?.sum()?.mul_scalar(l1)?)?;

@@ -46,6 +46,21 @@ pub enum Clip {
     GlobalNorm(f64),
 }
 
+impl Clip {
+    /// Checks the bound: finite and > 0 (a bound of 0 or below would zero or flip gradients).
+    ///
+    /// # Errors
+    /// Naming Keras's key (`clipvalue`, `clipnorm`, `global_clipnorm`) and the value.
+    pub fn validate(&self) -> Result<()> {
+        let (name, v) = match *self {
+            Clip::Value(v) => ("clipvalue", v),
+            Clip::Norm(v) => ("clipnorm", v),
+            Clip::GlobalNorm(v) => ("global_clipnorm", v),
+        };
+        check_range("optimizer", name, v, v > 0.0, "finite and > 0")
+    }
+}
+
 /// An optimizer by name and hyper-parameters: what `compile` and the spec take.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OptimizerConfig {
@@ -114,13 +129,20 @@ impl OptimizerConfig {
     /// When a hyper-parameter is out of range (names it and its value).
     pub fn build<T: Element>(&self) -> Result<Optimizer<T>> {
         let lr = self.learning_rate();
-        if !(lr.is_finite() && lr >= 0.0) {
-            return Err(Error::invalid("optimizer", format!("learning_rate must be finite and >= 0, got {lr}")));
+        // Finite in the element type too: 1e300 is a finite f64 but an infinite f32 step.
+        if !(lr.is_finite() && lr >= 0.0 && T::of(lr).is_finite()) {
+            return Err(Error::invalid(
+                "optimizer",
+                format!("learning_rate must be finite in {} and >= 0, got {lr}", std::any::type_name::<T>()),
+            ));
         }
         let (rule, weight_decay): (Box<dyn UpdateRule<T>>, f64) = match self {
             OptimizerConfig::Sgd(o) => (Box::new(o.validated()?), 0.0),
             OptimizerConfig::Adam(o) => (Box::new(o.validated()?), 0.0),
-            OptimizerConfig::AdamW { adam, weight_decay } => (Box::new(adam.validated()?), *weight_decay),
+            OptimizerConfig::AdamW { adam, weight_decay } => {
+                check_range("adamw", "weight_decay", *weight_decay, *weight_decay >= 0.0, ">= 0")?;
+                (Box::new(adam.validated()?), *weight_decay)
+            }
             OptimizerConfig::Nadam(o) => (Box::new(o.validated()?), 0.0),
             OptimizerConfig::RmsProp(o) => (Box::new(o.validated()?), 0.0),
             OptimizerConfig::Adagrad(o) => (Box::new(o.validated()?), 0.0),
@@ -211,6 +233,16 @@ impl<T: Element> Optimizer<T> {
         self
     }
 
+    /// Checks the clipping bound and the schedule ([`Model::new`](crate::train::Model::new)
+    /// calls it, so a bad one is refused before training).
+    ///
+    /// # Errors
+    /// As [`Clip::validate`] and [`Schedule::validate`].
+    pub fn validate(&self) -> Result<()> {
+        self.clip.as_ref().map_or(Ok(()), Clip::validate)?;
+        self.schedule.as_ref().map_or(Ok(()), Schedule::validate)
+    }
+
     /// Clip gradients before each update.
     pub fn with_clip(mut self, clip: Clip) -> Self {
         self.clip = Some(clip);
@@ -283,7 +315,7 @@ impl<T: Element> Optimizer<T> {
         }
         self.clip_gradients(&mut gradients);
         let lr = self.current_learning_rate();
-        self.iterations += 1;
+        self.iterations = self.iterations.saturating_add(1);
         let t = self.iterations;
         let decay = T::of(lr * self.weight_decay);
         let threads = crate::threads::num_threads();

@@ -30,6 +30,26 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// Checks the factors: step decay's and exponential decay's in (0, 1], cosine's floor
+    /// `alpha` in [0, 1] (anything else makes the rate negative, zero or growing without bound).
+    ///
+    /// # Errors
+    /// Naming the schedule, the key and the value.
+    pub fn validate(&self) -> crate::Result<()> {
+        let (schedule, name, v, ok, expected) = match *self {
+            Schedule::StepDecay { factor, .. } => {
+                ("step_decay", "factor", factor, factor > 0.0 && factor <= 1.0, "in (0, 1]")
+            }
+            Schedule::ExponentialDecay { rate, .. } => {
+                ("exponential_decay", "rate", rate, rate > 0.0 && rate <= 1.0, "in (0, 1]")
+            }
+            Schedule::CosineDecay { alpha, .. } => {
+                ("cosine_decay", "alpha", alpha, (0.0..=1.0).contains(&alpha), "in [0, 1]")
+            }
+        };
+        super::check_range(schedule, name, v, ok, expected)
+    }
+
     /// The learning rate at step `t` from base `lr`.
     pub fn at(&self, t: u64, lr: f64) -> f64 {
         match *self {

@@ -228,10 +228,25 @@ impl<T: Element> Checkpoint<T> {
             }
             Ok((view.shape().to_vec(), view.data()))
         };
+        // Weights, optimizer buffers and best weights are finite in any run that got this far (a
+        // non-finite gradient is refused before a step): anything else is a damaged file.
         let elements = |name: &str| -> Result<Tensor<T>> {
             let (shape, data) = tensor(name, dtype_of::<T>())?;
-            Tensor::from_vec(data.chunks_exact(T::BYTES).map(T::read_le).collect(), shape)
+            let values: Vec<T> = data.chunks_exact(T::BYTES).map(T::read_le).collect();
+            if let Some((at, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(bad(format!("tensor '{name}' holds a non-finite value {v} at flat index {at}")));
+            }
+            Tensor::from_vec(values, shape)
         };
+        let learning_rate = f64::from_bits(header.learning_rate_bits);
+        if !(learning_rate.is_finite() && learning_rate >= 0.0) {
+            return Err(bad(format!("the learning rate {learning_rate} is not finite and >= 0")));
+        }
+        // Adam divides by 1 - beta^t: a counter wrapped past u64::MAX to 0 would divide by zero.
+        // No run takes 2^53 steps; beyond it t is not even exact as the f64 the rules use.
+        if header.iterations >= 1 << 53 {
+            return Err(bad(format!("the optimizer step counter {} is beyond 2^53", header.iterations)));
+        }
         let stream = |text: &str, what: &str| -> Result<u128> {
             text.parse::<u128>().map_err(|_| bad(format!("{what}: {text:?} is not a stream position")))
         };
@@ -302,11 +317,7 @@ impl<T: Element> Checkpoint<T> {
             settings: header.settings,
             history,
             weights,
-            optimizer: OptimizerState {
-                iterations: header.iterations,
-                learning_rate: f64::from_bits(header.learning_rate_bits),
-                slots,
-            },
+            optimizer: OptimizerState { iterations: header.iterations, learning_rate, slots },
             loader_order,
             loader_stream: header.loader_stream.as_deref().map(|s| stream(s, "loader stream")).transpose()?,
             augment_stream: stream(&header.augment_stream, "augmentation stream")?,

@@ -107,6 +107,7 @@ impl<T: Element> Model<T> {
         loss: Loss,
         metrics: &[Metric],
     ) -> Result<Self> {
+        optimizer.validate()?;
         let output = network.output_shape(network.input_shape())?;
         let width = output.dims().last().copied().unwrap_or(1);
         let metrics = metrics.iter().map(|m| (m.name().to_string(), m.resolve(loss, width))).collect();
