@@ -68,11 +68,15 @@ fn harness(name: &str, kills: usize, naive: bool, stop_at_first: bool) -> (usize
         assert!(child.try_wait().unwrap().is_none(), "strata fit ended before it was killed");
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let checkpoint = out.join("checkpoint.safetensors");
-        let training = out.join(strata::run::CHECKPOINT_FILE);
-        if (checkpoint.exists() && strata::io::load_weights(model.network(), &checkpoint).is_err())
-            || (training.exists() && strata::train::Checkpoint::<f32>::load(&training).is_err())
-        {
+        // Once `out` holds a run, --overwrite rebuilds it in a staging folder beside it: the
+        // killed writer's files are there.
+        let torn_here = |dir: &Path| {
+            let checkpoint = dir.join("checkpoint.safetensors");
+            let training = dir.join(strata::run::CHECKPOINT_FILE);
+            (checkpoint.exists() && strata::io::load_weights(model.network(), &checkpoint).is_err())
+                || (training.exists() && strata::train::Checkpoint::<f32>::load(&training).is_err())
+        };
+        if std::iter::once(out.clone()).chain(staging_dirs(&out)).any(|d| torn_here(&d)) {
             torn += 1;
             if stop_at_first {
                 break;
@@ -80,6 +84,16 @@ fn harness(name: &str, kills: usize, naive: bool, stop_at_first: bool) -> (usize
         }
     }
     (torn, out)
+}
+
+/// The staging folders of replacements of `out` (`.run.staging-<pid>` beside it).
+fn staging_dirs(out: &Path) -> Vec<PathBuf> {
+    let prefix = format!(".{}.staging-", out.file_name().unwrap().to_string_lossy());
+    std::fs::read_dir(out.parent().unwrap())
+        .map(|d| {
+            d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&prefix)).map(|e| e.path()).collect()
+        })
+        .unwrap_or_default()
 }
 
 fn stale_temporaries(dir: &Path) -> Vec<String> {
@@ -111,6 +125,7 @@ fn random_kills_never_leave_a_broken_checkpoint() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(stale_temporaries(&out), Vec::<String>::new());
+    assert_eq!(staging_dirs(&out), Vec::<PathBuf>::new(), "a killed replacement's staging folder was left");
     std::fs::remove_dir_all(out.parent().unwrap()).unwrap();
 }
 
@@ -221,5 +236,107 @@ fn a_killed_run_resumed_ends_bit_identical_to_an_uninterrupted_one() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && stderr.contains("fit.batch_size: 16 in the run, 8 now"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The figures of a finished small run (xor, 1 epoch) in `out`, by file.
+fn finished_run(spec_dir: &Path, out: &Path) -> Vec<(String, Vec<u8>)> {
+    let spec = spec_dir.join("small.toml");
+    std::fs::write(&spec, SPEC.replace("units = 2048", "units = 4").replace("epochs = 100000", "epochs = 1")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["fit", spec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ["model.safetensors", "model.json", "history.csv", "spec.toml"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap()))
+        .collect()
+}
+
+fn assert_unchanged(out: &Path, before: &[(String, Vec<u8>)]) {
+    for (file, bytes) in before {
+        assert_eq!(&std::fs::read(out.join(file)).unwrap(), bytes, "{file} changed");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_strata")).args(["evaluate", out.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "the old run no longer evaluates: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A second `fit` into a directory a first one is writing fails at once, naming the first one's
+/// pid, and touches none of its files.
+#[test]
+fn a_second_writer_is_refused_naming_the_first() {
+    let dir = std::env::temp_dir().join(format!("strata-two-writers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("run");
+    let before = finished_run(&dir, &out);
+    let spec = dir.join("wide.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let fit = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+        cmd.args(["fit", spec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+            .args(extra)
+            .current_dir(root());
+        cmd
+    };
+    // The first replaces the small run (in a staging folder, until it is done).
+    let mut first = fit(&["--overwrite"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while staging_dirs(&out).is_empty() {
+        assert!(first.try_wait().unwrap().is_none(), "the first writer ended early");
+        assert!(started.elapsed() < Duration::from_secs(60), "the first writer never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let t = std::time::Instant::now();
+    let second = fit(&["--overwrite", "--epochs", "1"]).output().unwrap();
+    let took = t.elapsed();
+    let message = String::from_utf8_lossy(&second.stderr).into_owned();
+    assert!(!second.status.success(), "a second writer was let in");
+    assert!(message.contains(&format!("process {}", first.id())), "{message}");
+    assert!(message.contains("being written"), "{message}");
+    assert!(took < Duration::from_secs(10), "the second writer waited {took:?}");
+    assert!(first.try_wait().unwrap().is_none(), "the first writer was disturbed");
+    // While the replacement is under way, the old run is whole and untouched.
+    assert_unchanged(&out, &before);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_unchanged(&out, &before);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A replacement that fails because the disk is full (here: a 1 MiB file-size limit, so the
+/// first 16 MB checkpoint cannot be written) leaves the old run whole.
+#[test]
+fn a_full_disk_during_a_replacement_keeps_the_old_run() {
+    use std::os::unix::process::CommandExt;
+    let dir = std::env::temp_dir().join(format!("strata-full-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("run");
+    let before = finished_run(&dir, &out);
+    let spec = dir.join("wide.toml");
+    std::fs::write(&spec, SPEC.replace("epochs = 100000", "epochs = 2")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.args(["fit", spec.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--overwrite"])
+        .current_dir(root());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit { rlim_cur: 1 << 20, rlim_max: 1 << 20 };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    let message = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "the replacement succeeded under a 1 MiB limit");
+    assert!(message.contains("File too large") || message.contains("too large"), "{message}");
+    assert_unchanged(&out, &before);
+    assert_eq!(staging_dirs(&out), Vec::<PathBuf>::new(), "the failed replacement's staging folder was left");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -31,6 +31,7 @@ pub mod optim;
 pub mod plot;
 pub mod rng;
 pub mod run;
+pub mod rundir;
 pub mod shape;
 pub mod spec;
 pub mod tensor;

@@ -279,6 +279,16 @@ struct RunFile {
     /// written before it was recorded, which fall back to the spec's path).
     #[serde(default)]
     data_path: Option<PathBuf>,
+    /// [`weights_fingerprint`] of `model.safetensors` as written with this file (absent in runs
+    /// written before it was recorded).
+    #[serde(default)]
+    weights_fingerprint: Option<String>,
+}
+
+/// A fingerprint of every weight's bits, so `model.json` and `model.safetensors` from different
+/// runs (an edited or half-replaced directory) are refused rather than used together.
+fn weights_fingerprint(model: &Model<f32>) -> String {
+    model.get_weights().iter().map(crate::train::checkpoint::fingerprint).collect::<Vec<_>>().join("; ")
 }
 
 const RUN_FORMAT: &str = "strata-run-1";
@@ -370,7 +380,6 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
             ),
         ));
     }
-    let checkpoint_path = run_dir.join(CHECKPOINT_FILE);
     let resume = match &options.resume {
         Some(dir) => Some(checkpoint_to_resume(dir, text, options)?),
         None => None,
@@ -406,28 +415,68 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         validation_split: spec.fit.validation_split.unwrap_or(0.0),
         verbose,
         augment: spec.data.augment.clone(),
-        checkpoint: Some(checkpoint_path.clone()),
+        checkpoint: None,
     };
     check_monitors(&spec, &model, config.validation_data.is_some() || config.validation_split > 0.0)?;
     if options.print_summary {
         println!("{}", model.summary());
     }
-    std::fs::create_dir_all(&run_dir).map_err(|source| Error::Io { path: run_dir.clone(), source })?;
-    crate::io::remove_stale_temporaries(&run_dir)?;
+    // One writer per run directory; a trained run being replaced is rebuilt beside it and
+    // swapped in whole at the end (see `rundir`).
+    let lock = crate::rundir::RunLock::acquire(&run_dir).map_err(|e| match e {
+        Error::Io { source, .. } => Error::Io { path: run_dir.clone(), source },
+        other => other,
+    })?;
+    let replacing = resume.is_none() && is_run_dir(&run_dir);
+    let work_dir = if replacing { crate::rundir::staging_dir(&run_dir, &lock)? } else { run_dir.clone() };
+    let trained = train_into(&work_dir, &run_dir, text, &spec, model, data, config, resume, data_path, verbose);
+    match trained {
+        Ok(report) if replacing => {
+            crate::rundir::replace_with(&run_dir, &work_dir, &lock)?;
+            Ok(report)
+        }
+        // A failed replacement leaves the old run as it was, and no half-built one beside it.
+        Err(e) if replacing => {
+            let _ = std::fs::remove_dir_all(&work_dir);
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+/// The part of [`fit_spec_text`] that writes: train into `work_dir` (the run directory, or the
+/// staging folder of its replacement) and write every result file there.
+#[allow(clippy::too_many_arguments)]
+fn train_into(
+    work_dir: &Path,
+    run_dir: &Path,
+    text: &str,
+    spec: &Spec,
+    mut model: Model<f32>,
+    data: Prepared,
+    config: FitConfig<f32>,
+    resume: Option<crate::train::Checkpoint<f32>>,
+    data_path: Option<PathBuf>,
+    verbose: u8,
+) -> Result<RunReport> {
+    let checkpoint_path = work_dir.join(CHECKPOINT_FILE);
+    let config = FitConfig { checkpoint: Some(checkpoint_path.clone()), ..config };
+    std::fs::create_dir_all(work_dir).map_err(|source| Error::Io { path: run_dir.to_path_buf(), source })?;
+    crate::io::remove_stale_temporaries(work_dir)?;
     if resume.is_none() {
         // A fresh run: a checkpoint left by an earlier run here belongs to another spec. The
         // spec goes in first, so a checkpoint is never found beside a spec it was not trained by.
         remove_if_present(&checkpoint_path)?;
-        write_atomic(&run_dir.join("spec.toml"), text.as_bytes())?;
+        write_atomic(&work_dir.join("spec.toml"), text.as_bytes())?;
     }
-    let mut callbacks = make_callbacks(&spec, &run_dir, verbose > 0);
+    let mut callbacks = make_callbacks(spec, work_dir, verbose > 0);
     let mut refs: Vec<&mut dyn Callback<f32>> =
         callbacks.iter_mut().map(|b| b.as_mut() as &mut dyn Callback<f32>).collect();
     let start = Instant::now();
     let history = match &resume {
         Some(checkpoint) => {
             if verbose > 0 {
-                eprintln!("{}", resume_message(checkpoint, config.epochs, &run_dir));
+                eprintln!("{}", resume_message(checkpoint, config.epochs, run_dir));
             }
             model.resume_with_callbacks(&data.x_train, &data.y_train, &config, &mut refs, checkpoint)?
         }
@@ -445,6 +494,7 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         scaler: data.scaler.clone(),
         class_names: data.class_names.clone(),
         summary: model.summary(),
+        weights_fingerprint: Some(weights_fingerprint(&model)),
         // A built-in source's "path" is its name (`--data or`), kept as given.
         data_path: match source_kind(&spec.data)?.0 {
             "builtin" => data_path.clone(),
@@ -452,21 +502,31 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
         },
     };
     let json = serde_json::to_string_pretty(&run_file).map_err(|e| Error::invalid("model.json", e.to_string()))?;
-    model.save_weights(run_dir.join("model.safetensors"))?;
-    write_atomic(&run_dir.join("model.json"), json.as_bytes())?;
-    write_atomic(&run_dir.join("spec.toml"), text.as_bytes())?;
-    write_atomic(&run_dir.join("history.csv"), history.to_csv().as_bytes())?;
+    // Weights first, model.json (which names their fingerprint) after: a reader that finds the
+    // two from different moments refuses them instead of mixing them.
+    model.save_weights(work_dir.join("model.safetensors"))?;
+    write_atomic(&work_dir.join("model.json"), json.as_bytes())?;
+    write_atomic(&work_dir.join("spec.toml"), text.as_bytes())?;
+    write_atomic(&work_dir.join("history.csv"), history.to_csv().as_bytes())?;
     if history.epochs() > 0 {
-        let marked = best_epoch(&spec, &history);
+        let marked = best_epoch(spec, &history);
         crate::plot::learning_curves_marked(
             &history,
             marked,
-            &run_dir.join("learning_curves.png"),
-            &run_dir.join("learning_curves.svg"),
+            &work_dir.join("learning_curves.png"),
+            &work_dir.join("learning_curves.svg"),
         )?;
     }
-    write_figures(&run_dir, &data, &model)?;
-    Ok(RunReport { run_dir, epochs: history.epochs(), history, results, evaluated_on, seconds_per_epoch, model })
+    write_figures(work_dir, &data, &model)?;
+    Ok(RunReport {
+        run_dir: run_dir.to_path_buf(),
+        epochs: history.epochs(),
+        history,
+        results,
+        evaluated_on,
+        seconds_per_epoch,
+        model,
+    })
 }
 
 /// Whether `dir` holds a run `strata fit` wrote (its spec, model or checkpoint).
@@ -770,7 +830,18 @@ pub fn load_run(run_dir: &Path) -> Result<LoadedRun> {
     let spec = Spec::parse(&run.spec_toml, &PathBuf::from(format!("{} (its spec_toml)", json_path.display())))?;
     run.scaler.validate().map_err(|e| Error::Parse { path: json_path.clone(), line: 0, message: e.to_string() })?;
     let mut model = build_model(&spec, spec.fit.seed)?;
-    model.load_weights(run_dir.join("model.safetensors"))?;
+    let weights_path = run_dir.join("model.safetensors");
+    model.load_weights(&weights_path)?;
+    if run.weights_fingerprint.as_ref().is_some_and(|f| *f != weights_fingerprint(&model)) {
+        return Err(Error::Parse {
+            path: weights_path,
+            line: 0,
+            message: format!(
+                "these weights are not the ones {} was written with (the files come from different runs); train again or --resume",
+                json_path.display()
+            ),
+        });
+    }
     Ok(LoadedRun { spec, model, scaler: run.scaler, class_names: run.class_names, data_path: run.data_path })
 }
 

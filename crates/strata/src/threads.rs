@@ -178,7 +178,8 @@ mod helper {
                 let mut spins = 0u32;
                 while self.state.load(Ordering::Acquire) != POSTED {
                     spins = spins.wrapping_add(1);
-                    if spins % 64 == 0 && (self.rest.swap(false, Ordering::Relaxed) || since.elapsed() > SPIN) {
+                    if spins.is_multiple_of(64) && (self.rest.swap(false, Ordering::Relaxed) || since.elapsed() > SPIN)
+                    {
                         self.sleeping.store(true, Ordering::SeqCst);
                         // Re-check after announcing sleep, so a post in between is not missed.
                         if self.state.load(Ordering::SeqCst) != POSTED {

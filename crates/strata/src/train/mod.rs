@@ -1,7 +1,7 @@
 //! Training, Keras-style: `compile` a network into a [`Model`], then `fit`, `evaluate`, `predict`.
 
 pub mod callbacks;
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod history;
 pub mod metrics;
 mod progress;
