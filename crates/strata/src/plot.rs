@@ -26,8 +26,8 @@ fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
 
 /// The y values of one panel as drawn: log10 of a loss whose values are all positive and span
 /// more than a factor of 10 (so epoch 1 does not flatten the rest), else the values themselves
-/// with the range clipped to epochs 2 on when epoch 1 lies far outside it. Non-finite values
-/// are left out. Returns the values to draw, the range, and the axis label saying which.
+/// with the range clipped to epochs 2 on when epoch 1 lies far outside it. Values that are not
+/// [`drawable`] are left out (and counted). Returns the range and the axis label saying which.
 struct PanelScale {
     log: bool,
     range: std::ops::Range<f64>,
@@ -35,8 +35,17 @@ struct PanelScale {
     skipped: usize,
 }
 
+/// Largest magnitude drawn: beyond it a range's span overflows (±1.7e308 spans inf, and the
+/// axis would never find its ticks), and no learning curve means anything there.
+const MAX_DRAWN: f64 = 1e30;
+
+/// Whether a value is drawn: finite and within ±[`MAX_DRAWN`].
+fn drawable(v: f64) -> bool {
+    v.is_finite() && v.abs() <= MAX_DRAWN
+}
+
 fn panel_scale(name: &str, series: &[&[f64]]) -> PanelScale {
-    let finite: Vec<f64> = series.iter().flat_map(|s| s.iter().copied()).filter(|v| v.is_finite()).collect();
+    let finite: Vec<f64> = series.iter().flat_map(|s| s.iter().copied()).filter(|&v| drawable(v)).collect();
     let skipped = series.iter().map(|s| s.len()).sum::<usize>() - finite.len();
     let (lo, hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     let lossy = name.ends_with("loss") || name == "mse" || name == "mae";
@@ -57,7 +66,7 @@ fn panel_scale(name: &str, series: &[&[f64]]) -> PanelScale {
         };
     }
     // Linear: clip to epochs 2 on when epoch 1 is more than twice their span away from them.
-    let later: Vec<f64> = series.iter().flat_map(|s| s.iter().skip(1).copied()).filter(|v| v.is_finite()).collect();
+    let later: Vec<f64> = series.iter().flat_map(|s| s.iter().skip(1).copied()).filter(|&v| drawable(v)).collect();
     let (llo, lhi) = later.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     let span = lhi - llo;
     if later.len() >= 2 && span > 0.0 && (hi - lhi > 2.0 * span || llo - lo > 2.0 * span) {
@@ -174,7 +183,7 @@ fn draw_curves<DB: DrawingBackend>(
             values
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| v.is_finite() && (!log || **v > 0.0))
+                .filter(|(_, v)| drawable(**v) && (!log || **v > 0.0))
                 .map(|(i, &v)| ((i + 1) as i32, (if log { v.log10() } else { v }).clamp(y0, y1)))
                 .collect()
         };
@@ -192,7 +201,14 @@ fn draw_curves<DB: DrawingBackend>(
             legend.push((label.clone(), BLACK, true));
         }
         if scale.skipped > 0 {
-            legend.push((format!("{} non-finite values not drawn", scale.skipped), RGBColor(127, 127, 127), true));
+            legend.push((
+                match scale.skipped {
+                    1 => "1 value not drawn (NaN, inf or >1e30)".to_string(),
+                    n => format!("{n} values not drawn (NaN, inf or >1e30)"),
+                },
+                RGBColor(127, 127, 127),
+                true,
+            ));
         }
         draw_legend_beside(&legend_area, &legend).map_err(|e| e.to_string())?;
     }

@@ -109,3 +109,29 @@ fn a_file_whose_checksum_differs_is_rejected() {
     assert!(known("cifar").err().unwrap().to_string().contains("fashion-mnist, mnist"));
     std::fs::remove_dir_all(&cache).unwrap();
 }
+
+#[test]
+fn a_cached_file_that_fails_its_checksum_is_kept_until_a_verified_download_replaces_it() {
+    let good = b"the real file".to_vec();
+    let dataset = RemoteDataset {
+        name: "toy".into(),
+        // Offline: no mirror answers.
+        mirrors: vec!["http://127.0.0.1:9/".into()],
+        files: vec![RemoteFile { name: "a.bin".into(), md5: md5_hex(&good) }],
+    };
+    let cache = temp("keep");
+    std::fs::create_dir_all(cache.join("toy")).unwrap();
+    std::fs::write(cache.join("toy/a.bin"), b"an older copy").unwrap();
+    let e = fetch(&dataset, &cache).err().unwrap().to_string();
+    assert!(e.contains("127.0.0.1:9/a.bin") && e.contains("was left as it was"), "{e}");
+    assert_eq!(std::fs::read(cache.join("toy/a.bin")).unwrap(), b"an older copy", "deleted before a download");
+    // A mirror serving the wrong bytes does not replace it either; the right ones do.
+    let (bad, _) = serve(HashMap::from([("a.bin".to_string(), b"wrong".to_vec())]));
+    let e = fetch(&RemoteDataset { mirrors: vec![bad], ..dataset.clone() }, &cache).err().unwrap().to_string();
+    assert!(e.contains("rejected"), "{e}");
+    assert_eq!(std::fs::read(cache.join("toy/a.bin")).unwrap(), b"an older copy");
+    let (base, _) = serve(HashMap::from([("a.bin".to_string(), good.clone())]));
+    fetch(&RemoteDataset { mirrors: vec![base], ..dataset }, &cache).unwrap();
+    assert_eq!(std::fs::read(cache.join("toy/a.bin")).unwrap(), good);
+    std::fs::remove_dir_all(&cache).unwrap();
+}

@@ -1,6 +1,7 @@
 //! Fetching a public dataset once, as Keras does: files downloaded from their official addresses
 //! into a cache directory, verified by their published MD5 sums, and used from there afterwards.
-//! A file whose checksum differs is rejected (and removed if it was cached). Users who already
+//! A file whose checksum differs is rejected; a cached copy that fails its checksum is replaced
+//! only by a download that passes it (never deleted first: offline, it stays). Users who already
 //! have the files pass their directory to `load_mnist_dir` instead.
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -96,12 +97,14 @@ pub fn fetch(dataset: &RemoteDataset, cache_dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
     for file in &dataset.files {
         let path = dir.join(&file.name);
+        // A cached copy that fails its checksum is kept until a verified download replaces it
+        // (atomically): deleting it first would lose it when every mirror is unreachable.
+        let mut cached_differs = None;
         if let Ok(bytes) = std::fs::read(&path) {
             if md5_hex(&bytes) == file.md5 {
                 continue;
             }
-            // A corrupt cached copy is removed, then fetched again.
-            std::fs::remove_file(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            cached_differs = Some(md5_hex(&bytes));
         }
         let mut failures = Vec::new();
         let mut done = false;
@@ -122,6 +125,13 @@ pub fn fetch(dataset: &RemoteDataset, cache_dir: &Path) -> Result<PathBuf> {
             }
         }
         if !done {
+            if let Some(sum) = cached_differs {
+                failures.push(format!(
+                    "the copy in {} (checksum {sum}, not the published {}) was left as it was",
+                    path.display(),
+                    file.md5
+                ));
+            }
             return Err(Error::invalid(format!("fetch {}", file.name), failures.join("; ")));
         }
     }
