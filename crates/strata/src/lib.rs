@@ -25,6 +25,7 @@ mod functional;
 pub mod io;
 pub mod lectures;
 pub mod loss;
+pub mod memory;
 pub mod nn;
 mod ops;
 pub mod optim;

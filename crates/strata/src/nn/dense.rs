@@ -116,6 +116,13 @@ impl DenseConfig {
         for regularizer in [self.kernel_regularizer, self.bias_regularizer].iter().flatten() {
             regularizer.validate().map_err(|e| Error::invalid(format!("layer '{name}'"), e.to_string()))?;
         }
+        // Before allocating: 2^30 weights pass the cap but are 4 GiB in f32.
+        let weights = inputs * self.units + if self.use_bias { self.units } else { 0 };
+        crate::memory::check(
+            &format!("layer '{name}'"),
+            (weights as u64).saturating_mul(std::mem::size_of::<T>() as u64),
+            &format!("{inputs} inputs x {} units ({weights} weights)", self.units),
+        )?;
         let kernel = self.kernel_initializer.init(&Shape::new([inputs, self.units]), rng)?;
         let bias = match self.use_bias {
             true => Some(Param::new("bias", self.bias_initializer.init(&Shape::new([self.units]), rng)?, true)),

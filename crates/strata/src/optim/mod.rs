@@ -355,6 +355,11 @@ impl<T: Element> Optimizer<T> {
     }
 
     /// Every setting that changes the updates, for a checkpoint to compare.
+    /// Buffers the update rule keeps per parameter (Adam: 2, AMSGrad: 3, SGD without momentum: 0).
+    pub(crate) fn slots(&self) -> usize {
+        self.rule.slots()
+    }
+
     pub(crate) fn describe(&self) -> String {
         format!("{:?}, clip {:?}, schedule {:?}", self.config, self.clip, self.schedule)
     }

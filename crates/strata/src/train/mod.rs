@@ -502,6 +502,12 @@ impl<T: Element> Model<T> {
         self.check_data("fit", x, y)?;
         self.check_classes(y)?;
         let n = x.dims()[0];
+        crate::memory::check_training(
+            &self.network.summary_rows(),
+            std::mem::size_of::<T>(),
+            config.batch_size.min(n),
+            self.optimizer.slots(),
+        )?;
         if let Some((xv, yv)) = &config.validation_data {
             self.check_data("fit (validation_data)", xv, yv)?;
             return Ok((x.clone(), y.clone(), Some((xv.clone(), yv.clone()))));
