@@ -16,8 +16,10 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A folder per test (tests run in parallel and each removes its own at the end).
 fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("strata-catalogue-{}", std::process::id()));
+    let test = std::thread::current().name().unwrap_or("helper").replace("::", "-");
+    let d = std::env::temp_dir().join(format!("strata-catalogue-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -561,5 +563,363 @@ fn the_catalogue() {
     }
     assert!(cases.len() >= 60, "only {} cases", cases.len());
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    let _ = std::fs::remove_dir_all(dir());
+}
+
+/// [`cli`] with environment variables set for the child.
+fn cli_env(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
+    command.args(args).current_dir(root()).stdout(Stdio::null()).stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    if output.status.success() {
+        "ACCEPTED".into()
+    } else if err.contains("panicked") {
+        format!("PANICKED: {err}")
+    } else {
+        err
+    }
+}
+
+/// A CSV spec of two features and one target over `csv`, with `extra` appended to `[data]`.
+fn csv_spec(name: &str, csv: &Path) -> PathBuf {
+    let text = format!(
+        "[data]\nsource = \"csv:{}\"\nfeatures = [\"x1\", \"x2\"]\ntargets = [\"y\"]\ntest_split = 0.25\n\n[model]\ninput_shape = [2]\nlayers = [{{ type = \"dense\", units = 1 }}]\n\n[compile]\noptimizer = \"sgd\"\nloss = \"mse\"\n",
+        csv.display()
+    );
+    file(name, text.as_bytes())
+}
+
+/// Replace `key` in the safetensors metadata JSON of a training checkpoint (the header is
+/// rewritten with its new length).
+fn edit_checkpoint(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + len]).unwrap();
+    assert!(header.contains(from), "{from} not in the checkpoint header");
+    let mut edited = header.replace(from, to);
+    // safetensors pads the header to 8 bytes with spaces.
+    while !edited.len().is_multiple_of(8) {
+        edited.push(' ');
+    }
+    let mut out = (edited.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(edited.as_bytes());
+    out.extend_from_slice(&bytes[8 + len..]);
+    out
+}
+
+/// Issue 13's classes of hostile and faulty input, each case failing with a message that names
+/// the field, file, line or value, and leaving no run directory behind when a spec is refused.
+#[test]
+fn the_hostile_catalogue() {
+    let w = |p: &Path| p.to_str().unwrap().to_string();
+    let d = dir().join("hostile");
+    std::fs::create_dir_all(&d).unwrap();
+    let iris = std::fs::read_to_string(root().join("examples/iris.toml")).unwrap();
+    let mut counter = 0;
+    // Fit an edited iris spec into a fresh --out; the message, and whether the run directory
+    // was left behind (a refused spec must write nothing).
+    let mut fit_edit = |from: &str, to: &str| -> String {
+        assert!(iris.contains(from), "the edit {from:?} does not apply");
+        counter += 1;
+        let spec = file(&format!("hostile-{counter}.toml"), iris.replacen(from, to, 1).as_bytes());
+        let out = d.join(format!("run-{counter}"));
+        let message = cli(&["fit", &w(&spec), "--out", &w(&out), "--epochs", "1"]);
+        if out.exists() {
+            format!("LEFT A RUN DIRECTORY: {message}")
+        } else {
+            message
+        }
+    };
+    let sgd = "optimizer = { type = \"sgd\", learning_rate = 0.01 }";
+    let dense = "{ type = \"dense\", units = 32, activation = \"relu\", name = \"hidden1\" }";
+    let early = "{ type = \"early_stopping\", monitor = \"val_loss\", patience = 10, restore_best_weights = true }";
+    let many_layers = format!(
+        "layers = [\n{}]\n",
+        (0..20_000).map(|i| format!("  {{ type = \"dense\", units = 2, name = \"l{i}\" }},\n")).collect::<String>()
+    );
+    let long_name = "n".repeat(1000);
+    let long_string = "x".repeat(10_000);
+
+    // Data files with non-finite or out-of-range numbers, a binary file, a run to edit.
+    let csv = |name: &str, rows: &str| file(name, format!("x1,x2,y\n{rows}").as_bytes());
+    let good_rows = "0,0,0\n0,1,1\n1,0,1\n1,1,0\n0.5,0.5,1\n0.2,0.8,0\n0.9,0.1,1\n0.3,0.3,0\n";
+    let nan_feature = csv_spec("nan-feature.toml", &csv("nan-feature.csv", &format!("{good_rows}0.5,nan,1\n")));
+    let inf_target = csv_spec("inf-target.toml", &csv("inf-target.csv", &format!("{good_rows}0.5,0.5,-inf\n")));
+    let beyond_f32 = csv_spec("beyond-f32.toml", &csv("beyond-f32.csv", &format!("{good_rows}1e39,0.5,1\n")));
+    let nan_last_row = csv_spec("nan-last.toml", &csv("nan-last.csv", &format!("{good_rows}0.5,0.5,NaN\n")));
+    let mut binary = b"x1,x2,y\n".to_vec();
+    binary.extend(std::iter::repeat_n(0u8, 9 << 20));
+    let binary_csv = csv_spec("binary.toml", &file("binary.csv", &binary));
+    let csv_run = d.join("csv-run");
+    let good_spec = csv_spec("good.toml", &csv("good.csv", good_rows));
+    assert_eq!(cli(&["fit", &w(&good_spec), "--out", &w(&csv_run), "--epochs", "1"]), "ACCEPTED");
+    let predict_nan = csv("predict-nan.csv", "0,0,0\n0.5,NaN,0\n");
+    let predict_text = csv("predict-text.csv", "0,0,0\n0.5,abc,0\n");
+    let predict_empty = csv("predict-empty.csv", "0,0,0\n0.5,,0\n");
+    let predict_long = {
+        let mut bytes = b"x1,x2,y\n0,".to_vec();
+        bytes.extend(std::iter::repeat_n(b'1', 9 << 20));
+        file("predict-long.csv", &bytes)
+    };
+    // Edited copies of a trained run.
+    let copy_run = |name: &str| -> PathBuf {
+        let to = d.join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for f in ["model.json", "model.safetensors", "spec.toml", "checkpoint.strata", "history.csv"] {
+            std::fs::copy(csv_run.join(f), to.join(f)).unwrap();
+        }
+        to
+    };
+    let nan_weights = copy_run("nan-weights");
+    let mut weights = std::fs::read(nan_weights.join("model.safetensors")).unwrap();
+    let end = weights.len();
+    weights[end - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(nan_weights.join("model.safetensors"), &weights).unwrap();
+    let json_text = std::fs::read_to_string(csv_run.join("model.json")).unwrap();
+    let zero_divisor = copy_run("zero-divisor");
+    std::fs::write(
+        zero_divisor.join("model.json"),
+        json_text.replace("\"type\": \"none\"", "\"type\": \"divide\",\n    \"divisor\": 0.0"),
+    )
+    .unwrap();
+    let negative_std = copy_run("negative-std");
+    std::fs::write(
+        negative_std.join("model.json"),
+        json_text.replace(
+            "\"type\": \"none\"",
+            "\"type\": \"standardize\",\n    \"mean\": [0.0, 0.0],\n    \"std\": [1.0, -2.0]",
+        ),
+    )
+    .unwrap();
+    let stored_spec = copy_run("stored-spec");
+    std::fs::write(stored_spec.join("model.json"), json_text.replace("units = 1", "units = -1")).unwrap();
+    let other_weights = copy_run("other-weights");
+    let other_run = d.join("other-run");
+    assert_eq!(cli(&["fit", &w(&good_spec), "--out", &w(&other_run), "--epochs", "2", "--seed", "5"]), "ACCEPTED");
+    std::fs::copy(other_run.join("model.safetensors"), other_weights.join("model.safetensors")).unwrap();
+    let checkpoint = std::fs::read(csv_run.join("checkpoint.strata")).unwrap();
+    let header_len = u64::from_le_bytes(checkpoint[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8_lossy(&checkpoint[8..8 + header_len]).into_owned();
+    let bits = |key: &str| -> String {
+        let at = header.find(key).unwrap() + key.len();
+        header[at..].chars().take_while(|c| c.is_ascii_digit()).collect()
+    };
+    let (lr_key, steps_key) = ("learning_rate_bits\\\":", "iterations\\\":");
+    let negative_lr = copy_run("negative-lr");
+    std::fs::write(
+        negative_lr.join("checkpoint.strata"),
+        edit_checkpoint(&checkpoint, &format!("{lr_key}{}", bits(lr_key)), &format!("{lr_key}{}", (-1.0f64).to_bits())),
+    )
+    .unwrap();
+    let wrapped_steps = copy_run("wrapped-steps");
+    std::fs::write(
+        wrapped_steps.join("checkpoint.strata"),
+        edit_checkpoint(&checkpoint, &format!("{steps_key}{}", bits(steps_key)), &format!("{steps_key}{}", u64::MAX)),
+    )
+    .unwrap();
+
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        // Numbers: finite in f32, in their range, named with their key and line.
+        ("lr beyond f32", fit_edit("learning_rate = 0.01", "learning_rate = 1e300"), &["learning_rate", "1e300", "f32", ":21"]),
+        ("lr nan", fit_edit("learning_rate = 0.01", "learning_rate = nan"), &["learning_rate", "not a finite number"]),
+        ("lr inf", fit_edit("learning_rate = 0.01", "learning_rate = inf"), &["learning_rate", "inf"]),
+        ("lr negative", fit_edit("learning_rate = 0.01", "learning_rate = -0.1"), &["learning_rate", "-0.1"]),
+        ("clipnorm nan", fit_edit(sgd, "optimizer = { type = \"sgd\", clipnorm = nan }"), &["clipnorm", "not a finite"]),
+        ("clipnorm negative", fit_edit(sgd, "optimizer = { type = \"sgd\", clipnorm = -1.0 }"), &["clipnorm", "> 0", "-1"]),
+        ("clipvalue zero", fit_edit(sgd, "optimizer = { type = \"sgd\", clipvalue = 0.0 }"), &["clipvalue", "> 0"]),
+        ("global clipnorm beyond f32", fit_edit(sgd, "optimizer = { type = \"sgd\", global_clipnorm = 1e39 }"), &["global_clipnorm", "f32"]),
+        (
+            "step decay negative",
+            fit_edit(sgd, "optimizer = { type = \"sgd\", schedule = { type = \"step_decay\", every = 10, factor = -0.5 } }"),
+            &["step_decay", "factor", "-0.5"],
+        ),
+        (
+            "exponential decay above 1",
+            fit_edit(sgd, "optimizer = { type = \"sgd\", schedule = { type = \"exponential_decay\", decay_steps = 10, rate = 2.0 } }"),
+            &["exponential_decay", "rate", "2"],
+        ),
+        (
+            "cosine alpha above 1",
+            fit_edit(sgd, "optimizer = { type = \"sgd\", schedule = { type = \"cosine_decay\", decay_steps = 10, alpha = 1.5 } }"),
+            &["cosine_decay", "alpha", "1.5"],
+        ),
+        ("adam beta above 1", fit_edit(sgd, "optimizer = { type = \"adam\", beta_1 = 1.5 }"), &["beta_1", "1.5"]),
+        ("epsilon rounds to 0", fit_edit(sgd, "optimizer = { type = \"adam\", epsilon = 1e-50 }"), &["epsilon", "rounds to 0"]),
+        ("weight decay nan", fit_edit(sgd, "optimizer = { type = \"adamw\", weight_decay = nan }"), &["weight_decay", "finite"]),
+        ("weight decay negative", fit_edit(sgd, "optimizer = { type = \"adamw\", weight_decay = -1.0 }"), &["weight_decay", "-1"]),
+        (
+            "l1 negative",
+            fit_edit(dense, "{ type = \"dense\", units = 32, kernel_regularizer = { l1 = -0.01 } }"),
+            &["l1", "-0.01", ":14"],
+        ),
+        ("l2 nan", fit_edit(dense, "{ type = \"dense\", units = 32, kernel_regularizer = { l2 = nan } }"), &["l2", "not a finite"]),
+        (
+            "constant initializer nan",
+            fit_edit(dense, "{ type = \"dense\", units = 32, kernel_initializer = { type = \"constant\", value = nan } }"),
+            &["value", "not a finite"],
+        ),
+        (
+            "constant initializer beyond f32",
+            fit_edit(dense, "{ type = \"dense\", units = 32, kernel_initializer = { type = \"constant\", value = 1e300 } }"),
+            &["value", "f32"],
+        ),
+        (
+            "normal std negative",
+            fit_edit(dense, "{ type = \"dense\", units = 32, kernel_initializer = { type = \"normal\", std = -1.0 } }"),
+            &["std", "-1"],
+        ),
+        ("min_delta nan", fit_edit(early, "{ type = \"early_stopping\", min_delta = nan }"), &["min_delta", "not a finite"]),
+        ("min_delta negative", fit_edit(early, "{ type = \"early_stopping\", min_delta = -1.0 }"), &["min_delta", ">= 0"]),
+        ("min_lr negative", fit_edit(early, "{ type = \"reduce_lr_on_plateau\", min_lr = -1.0 }"), &["min_lr", ">= 0"]),
+        ("plateau factor above 1", fit_edit(early, "{ type = \"reduce_lr_on_plateau\", factor = 1.5 }"), &["factor", "(0, 1)"]),
+        ("huber delta zero", fit_edit("loss = \"mse\"", "loss = { type = \"huber\", delta = 0.0 }"), &["delta", "> 0"]),
+        ("missing on a built-in", fit_edit("scale = \"none\"", "scale = \"none\"\nmissing = \"drop\""), &["data.missing", "builtin:iris"]),
+        ("header on a built-in", fit_edit("scale = \"none\"", "scale = \"none\"\nheader = false"), &["data.header", "CSV"]),
+        ("divide too small", fit_edit("scale = \"none\"", "scale = \"divide:1e-40\""), &["divide:1e-40"]),
+        ("test split above 1", fit_edit("test_split = 0.2", "test_split = 1.5"), &["data.test_split", "1.5", ":7"]),
+        ("validation split nan", fit_edit("validation = \"test\"", "validation_split = nan"), &["validation_split", "not a finite"]),
+        ("verbose 7", fit_edit("seed = 1", "seed = 1\nverbose = 7"), &["fit.verbose", "7"]),
+        (
+            "empty layers",
+            fit_edit(
+                "layers = [\n  { type = \"dense\", units = 32, activation = \"relu\", name = \"hidden1\" },\n  { type = \"dense\", units = 64, activation = \"relu\", name = \"hidden2\" },\n  { type = \"dense\", units = 32, activation = \"relu\", name = \"hidden3\" },\n  { type = \"dense\", units = 2, activation = \"linear\", name = \"output\" },\n]",
+                "layers = []",
+            ),
+            &["model.layers", "empty"],
+        ),
+        // Sizes: caps named, refused at once.
+        (
+            "20,000 layers",
+            fit_edit(
+                "layers = [\n  { type = \"dense\", units = 32, activation = \"relu\", name = \"hidden1\" },\n  { type = \"dense\", units = 64, activation = \"relu\", name = \"hidden2\" },\n  { type = \"dense\", units = 32, activation = \"relu\", name = \"hidden3\" },\n  { type = \"dense\", units = 2, activation = \"linear\", name = \"output\" },\n]\n",
+                &many_layers,
+            ),
+            &["model.layers", "20000", "10000"],
+        ),
+        ("a long name", fit_edit("name = \"hidden1\"", &format!("name = \"{long_name}\"")), &["name", "1000 characters", "128"]),
+        (
+            "a long string",
+            fit_edit("\"sepal_width\"]", &format!("\"{long_string}\"]")),
+            &["data.features[1]", "10000 bytes", "4096"],
+        ),
+        (
+            "memory for the weights",
+            cli_env(
+                &[
+                    "fit",
+                    &fit_spec_file("big.toml", &iris.replacen("units = 32", "units = 30000", 1), "units = 64", "units = 30000"),
+                    "--out",
+                    &w(&d.join("big")),
+                ],
+                &[("STRATA_MEMORY_LIMIT", "100000000")],
+            ),
+            &["layer 'hidden2'", "needs about", "95.4 MiB available"],
+        ),
+        (
+            "memory for training",
+            cli_env(
+                &["fit", &fit_spec_file("wide.toml", &iris, "batch_size = 32", "batch_size = 100000"), "--out", &w(&d.join("wide"))],
+                &[("STRATA_MEMORY_LIMIT", "100000")],
+            ),
+            &["fit", "training with batch_size", "layer '"],
+        ),
+        // Data files: non-finite numbers named with file, line and column.
+        ("csv nan feature", cli(&["fit", &w(&nan_feature), "--out", &w(&d.join("a"))]), &["nan-feature.csv:10", "x2", "nan"]),
+        ("csv inf target", cli(&["fit", &w(&inf_target), "--out", &w(&d.join("b"))]), &["inf-target.csv:10", "\"y\"", "-inf"]),
+        ("csv beyond f32", cli(&["fit", &w(&beyond_f32), "--out", &w(&d.join("c"))]), &["beyond-f32.csv:10", "x1", "f32"]),
+        ("csv nan in a held-out row", cli(&["fit", &w(&nan_last_row), "--out", &w(&d.join("e"))]), &["nan-last.csv:10", "NaN"]),
+        ("csv without newlines", cli(&["fit", &w(&binary_csv), "--out", &w(&d.join("f"))]), &["binary.csv", "longer than 8 MiB"]),
+        ("predict nan", cli(&["predict", &w(&csv_run), "--input", &w(&predict_nan)]), &["predict-nan.csv:3", "x2", "NaN"]),
+        ("predict text", cli(&["predict", &w(&csv_run), "--input", &w(&predict_text)]), &["predict-text.csv:3", "abc"]),
+        ("predict empty field", cli(&["predict", &w(&csv_run), "--input", &w(&predict_empty)]), &["predict-empty.csv:3", "missing"]),
+        ("predict long line", cli(&["predict", &w(&csv_run), "--input", &w(&predict_long)]), &["predict-long.csv", "longer than 8 MiB"]),
+        ("evaluate nan", cli(&["evaluate", &w(&csv_run), "--data", &w(&predict_nan)]), &["predict-nan.csv:3", "NaN"]),
+        // Run directories edited or damaged: refused when loaded, naming the tensor or field.
+        ("nan weight", cli(&["evaluate", &w(&nan_weights)]), &["model.safetensors", "non-finite", "NaN"]),
+        ("nan weight predict", cli(&["predict", &w(&nan_weights), "--input", &w(&csv("ok.csv", "0,0,0\n"))]), &["non-finite"]),
+        ("scaler divides by zero", cli(&["evaluate", &w(&zero_divisor)]), &["model.json", "divisor 0"]),
+        ("scaler negative std", cli(&["evaluate", &w(&negative_std)]), &["model.json", "std[1] = -2"]),
+        ("stored spec broken", cli(&["evaluate", &w(&stored_spec)]), &["model.json (its spec_toml):9", "-1"]),
+        ("weights of another run", cli(&["evaluate", &w(&other_weights)]), &["model.safetensors", "different runs"]),
+        (
+            "checkpoint negative rate",
+            cli(&["fit", &w(&good_spec), "--resume", &w(&negative_lr), "--epochs", "3"]),
+            &["checkpoint.strata", "learning rate -1"],
+        ),
+        (
+            "checkpoint step counter wrapped",
+            cli(&["fit", &w(&good_spec), "--resume", &w(&wrapped_steps), "--epochs", "3"]),
+            &["checkpoint.strata", "step counter", "2^53"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, message, needles) in &cases {
+        if message == "ACCEPTED" || message.starts_with("PANICKED") || message == "HUNG" || message.starts_with("LEFT")
+        {
+            failures.push(format!("{name}: {message}"));
+        } else if let Some(n) = needles.iter().find(|n| !message.contains(*n)) {
+            failures.push(format!("{name}: message {message:?} lacks {n:?}"));
+        }
+    }
+    assert!(cases.len() >= 50, "only {} cases", cases.len());
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    let _ = std::fs::remove_dir_all(dir());
+}
+
+/// An edited copy of `text` written as `name`; its path.
+fn fit_spec_file(name: &str, text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the edit {from:?} does not apply");
+    file(name, text.replacen(from, to, 1).as_bytes()).to_str().unwrap().to_string()
+}
+
+/// What must succeed on hostile values: `plot` draws a history holding NaN, inf and ±1.7e308
+/// (leaving them out, and saying so) within the deadline; `predict` on an IDX file of no images
+/// writes a CSV header.
+#[test]
+fn hostile_values_are_drawn_and_written_safely() {
+    let d = dir().join("values");
+    std::fs::create_dir_all(&d).unwrap();
+    let w = |p: &Path| p.to_str().unwrap().to_string();
+    let run = d.join("run");
+    assert_eq!(cli(&["fit", "examples/xor.toml", "--epochs", "8", "--out", &w(&run)]), "ACCEPTED");
+    let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
+    let mut lines: Vec<String> = history.lines().map(String::from).collect();
+    for (row, value) in [(2, "NaN"), (3, "1.7e308"), (4, "-1.7e308"), (5, "inf")] {
+        let mut fields: Vec<&str> = lines[row].split(',').collect();
+        fields[1] = value;
+        lines[row] = fields.join(",");
+    }
+    std::fs::write(run.join("history.csv"), lines.join("\n") + "\n").unwrap();
+    let start = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_strata")).args(["plot", &w(&run)]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(start.elapsed() < Duration::from_secs(10), "plot took {:?}", start.elapsed());
+    assert!(std::fs::metadata(run.join("learning_curves.png")).unwrap().len() > 1000);
+
+    let images = dir().join("mnist-run");
+    let idx_dir = d.join("idx");
+    std::fs::create_dir_all(&idx_dir).unwrap();
+    for (name, dims) in [("train-images-idx3-ubyte", vec![4u32, 28, 28]), ("t10k-images-idx3-ubyte", vec![4, 28, 28])] {
+        std::fs::write(idx_dir.join(name), idx(&dims, &vec![9u8; 4 * 784])).unwrap();
+    }
+    for name in ["train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"] {
+        std::fs::write(idx_dir.join(name), [0u8, 0, 8, 1, 0, 0, 0, 4, 0, 1, 2, 3]).unwrap();
+    }
+    assert_eq!(
+        cli(&["fit", "examples/fashion_mnist.toml", "--data", &w(&idx_dir), "--epochs", "1", "--out", &w(&images)]),
+        "ACCEPTED"
+    );
+    let empty = file("no-images-idx3-ubyte", &idx(&[0, 28, 28], &[]));
+    let o = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["predict", &w(&images), "--input", &w(&empty)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+    assert!(csv.starts_with("p(T-shirt/top),") && csv.trim_end().ends_with(",predicted"), "{csv}");
     let _ = std::fs::remove_dir_all(dir());
 }

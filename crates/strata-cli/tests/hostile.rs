@@ -315,6 +315,31 @@ fn hostile_files_are_refused_within_a_second_and_64_mib() {
             &["shape.toml"],
         ),
         ("spec nested 100,000 deep", vec!["fit".into(), spec("nested.toml", &nested)], &["nested.toml"]),
+        (
+            "CSV of 64 MiB of NUL bytes (no newline)",
+            vec![
+                "fit".into(),
+                "examples/iris_species.toml".into(),
+                "--data".into(),
+                put("nul.csv", &vec![0u8; 64 << 20]),
+            ],
+            &["nul.csv", "longer than 8 MiB"],
+        ),
+        (
+            "spec with 20,000 layers",
+            vec![
+                "fit".into(),
+                spec(
+                    "layers.toml",
+                    &xor_spec.replacen(
+                        "layers = [",
+                        &format!("layers = [\n{}", "  { type = \"dense\", units = 2 },\n".repeat(20_000)),
+                        1,
+                    ),
+                ),
+            ],
+            &["layers.toml", "model.layers has 20002 entries", "10000"],
+        ),
     ];
     let mut report = vec![format!("baseline `strata --version`: {} KiB", baseline.peak_kib)];
     let mut failures = Vec::new();
@@ -333,6 +358,30 @@ fn hostile_files_are_refused_within_a_second_and_64_mib() {
         if o.elapsed > TIME_LIMIT {
             failures.push(format!("{name}: took {:?}", o.elapsed));
         }
+    }
+    // Not hostile but large: predicting a million rows streams them, so memory does not grow
+    // with the file (it peaked at 15 times the file's size when rows were held).
+    let rows = put("million.csv", &{
+        let mut text = b"x1,x2,y\n".to_vec();
+        for i in 0..1_000_000u32 {
+            text.extend_from_slice(format!("{},{},0\n", i % 2, (i / 2) % 2).as_bytes());
+        }
+        text
+    });
+    let o = measure(&["predict", &good, "--input", &rows], &dir);
+    report.push(format!(
+        "predict on 1,000,000 rows: exit {}, {} KiB, {:.0} ms",
+        o.status,
+        o.peak_kib,
+        o.elapsed.as_secs_f64() * 1e3
+    ));
+    if o.status != 0 || o.peak_kib > PEAK_LIMIT_KIB {
+        failures.push(format!(
+            "predict on 1,000,000 rows: exit {}, peak {} KiB ({})",
+            o.status,
+            o.peak_kib,
+            o.stderr.trim()
+        ));
     }
     eprintln!("{}", report.join("\n"));
     assert!(failures.is_empty(), "{}\n\n{}", failures.join("\n"), report.join("\n"));

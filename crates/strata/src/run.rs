@@ -110,8 +110,10 @@ pub fn prepare_data_with(spec: &DataSpec, data_path: Option<&Path>, fixed: Fixed
     };
     // Kept for figures of 2-feature tables only: for images it would double the memory.
     let x_train_raw = if x_train.rank() == 2 { x_train.clone() } else { Tensor::zeros([0]) };
-    let x_train = scaler.apply(x_train)?;
-    let test = test.map(|(x, y)| Ok::<_, Error>((scaler.apply(x)?, y))).transpose()?;
+    let x_train = finite_after_scaling(scaler.apply(x_train)?, &spec.scale, "training")?;
+    let test = test
+        .map(|(x, y)| Ok::<_, Error>((finite_after_scaling(scaler.apply(x)?, &spec.scale, "test")?, y)))
+        .transpose()?;
     Ok(Prepared {
         x_train,
         y_train,
@@ -123,6 +125,19 @@ pub fn prepare_data_with(spec: &DataSpec, data_path: Option<&Path>, fixed: Fixed
         target_names: spec.targets.clone(),
         x_train_raw,
     })
+}
+
+/// The scaled features, or an error naming the row and feature that scaling made non-finite
+/// (values near f32's limit divided by a small range or divisor).
+fn finite_after_scaling(x: Tensor<f32>, scale: &str, which: &str) -> Result<Tensor<f32>> {
+    let width = x.dims().iter().skip(1).product::<usize>().max(1);
+    match x.data().iter().position(|v| !v.is_finite()) {
+        None => Ok(x),
+        Some(at) => Err(Error::invalid(
+            "data.scale",
+            format!("scale = {scale:?} makes feature {} of {which} row {} non-finite in f32", at % width, at / width),
+        )),
+    }
 }
 
 type Split = (
@@ -347,9 +362,7 @@ pub struct RunReport {
 /// When the spec, data or weights are invalid, training fails, or a file cannot be written
 /// (every error names its file or setting).
 pub fn fit_spec(spec_path: &Path, options: &FitOptions) -> Result<RunReport> {
-    let text =
-        std::fs::read_to_string(spec_path).map_err(|source| Error::Io { path: spec_path.to_path_buf(), source })?;
-    fit_spec_text(&text, spec_path, options)
+    fit_spec_text(&crate::spec::read_spec_text(spec_path)?, spec_path, options)
 }
 
 /// [`fit_spec`] from the spec's text; `spec_path` names it (errors, default run directory) and
@@ -624,8 +637,7 @@ fn checkpoint_to_resume(dir: &Path, text: &str, options: &FitOptions) -> Result<
         return Err(Error::invalid("--resume", format!("{} is not a run directory", dir.display())));
     }
     let spec_path = dir.join("spec.toml");
-    let run_text =
-        std::fs::read_to_string(&spec_path).map_err(|source| Error::Io { path: spec_path.clone(), source })?;
+    let run_text = crate::spec::read_spec_text(&spec_path)?;
     let differences = crate::spec::differences(&run_text, text);
     if !differences.is_empty() {
         return Err(Error::invalid(

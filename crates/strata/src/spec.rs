@@ -656,6 +656,9 @@ impl TryFrom<Value> for CallbackField {
 /// Most layers a spec may list: far above any network of the lectures, low enough that a hostile
 /// spec is refused at once instead of building for minutes.
 pub const MAX_LAYERS: usize = 10_000;
+/// Largest spec file: 10,000 layers of a line each fit many times over; parsing costs about 50
+/// times the text in memory, so the cap bounds a hostile file (a million layers) before parsing.
+pub const MAX_SPEC_BYTES: usize = 4 << 20;
 /// Longest string value (a path fits: Linux's PATH_MAX is 4,096 bytes).
 pub const MAX_STRING_BYTES: usize = 4096;
 /// Longest layer name.
@@ -756,6 +759,13 @@ impl Spec {
     /// range or not finite in f32, and sizes over the caps; the message names the file and the
     /// line.
     pub fn parse(text: &str, origin: &Path) -> Result<Spec> {
+        if text.len() > MAX_SPEC_BYTES {
+            return Err(Error::Parse {
+                path: origin.to_path_buf(),
+                line: 0,
+                message: format!("a spec of {} bytes; the limit is {MAX_SPEC_BYTES} (4 MiB)", text.len()),
+            });
+        }
         let lines = LineIndex::new(text);
         let line_of = |offset: usize| lines.line(offset);
         let error = |line: usize, message: String| Error::Parse { path: origin.to_path_buf(), line, message };
@@ -821,9 +831,21 @@ impl Spec {
     /// When the file cannot be read, or as [`Spec::parse`].
     pub fn from_file(path: impl AsRef<Path>) -> Result<Spec> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        Spec::parse(&text, path)
+        Spec::parse(&read_spec_text(path)?, path)
     }
+}
+
+/// A spec file's text, read no further than one byte past [`MAX_SPEC_BYTES`] (so `/dev/zero`
+/// or a huge file is refused by [`Spec::parse`] without being read whole).
+///
+/// # Errors
+/// When the file cannot be read or is not UTF-8.
+pub fn read_spec_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut text = String::new();
+    std::fs::File::open(path).map_err(io)?.take(MAX_SPEC_BYTES as u64 + 1).read_to_string(&mut text).map_err(io)?;
+    Ok(text)
 }
 
 /// The settings in which two spec texts differ, one line each: the key path and both values

@@ -159,7 +159,7 @@ impl Scaler {
                 Some(Ok(d)) if d != 0.0 && d.is_finite() => {
                     return Err(Error::invalid(
                         "scale",
-                        format!("divide:{d} is too small for {}: 1/{d} is not finite there", std::any::type_name::<T>()),
+                        format!("{other} is too small for {}: 1/{d:e} is not finite there", std::any::type_name::<T>()),
                     ))
                 }
                 _ => {
