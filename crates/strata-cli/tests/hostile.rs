@@ -340,6 +340,21 @@ fn hostile_files_are_refused_within_a_second_and_64_mib() {
             ],
             &["layers.toml", "model.layers has 20002 entries", "10000"],
         ),
+        (
+            "spec of 5 MiB (160,000 layers)",
+            vec![
+                "fit".into(),
+                spec(
+                    "huge.toml",
+                    &xor_spec.replacen(
+                        "layers = [",
+                        &format!("layers = [\n{}", "  { type = \"dense\", units = 2 },\n".repeat(160_000)),
+                        1,
+                    ),
+                ),
+            ],
+            &["huge.toml", "larger than the limit", "4 MiB"],
+        ),
     ];
     let mut report = vec![format!("baseline `strata --version`: {} KiB", baseline.peak_kib)];
     let mut failures = Vec::new();

@@ -763,7 +763,8 @@ impl Spec {
             return Err(Error::Parse {
                 path: origin.to_path_buf(),
                 line: 0,
-                message: format!("a spec of {} bytes; the limit is {MAX_SPEC_BYTES} (4 MiB)", text.len()),
+                // The text may have been read only to one byte past the cap: say "larger than".
+                message: format!("the spec is larger than the limit of {MAX_SPEC_BYTES} bytes (4 MiB)"),
             });
         }
         let lines = LineIndex::new(text);
