@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(spec) = strata::spec::Spec::parse(text, Path::new("fuzz.toml")) {
         // Refuse absurd sizes before allocating: a fuzzer asks for 2^60 units.
         let small = spec.model.input_shape.iter().product::<usize>() < 4096
-            && spec.model.layers.iter().all(|l| matches!(l, strata::spec::LayerSpec::Dense { units, .. } if *units < 512) || !matches!(l, strata::spec::LayerSpec::Dense { .. }));
+            && spec.model.layers.iter().all(|l| matches!(l, strata::nn::LayerConfig::Dense(c) if c.units < 512) || !matches!(l, strata::nn::LayerConfig::Dense(_)));
         if small {
             let _ = strata::run::build_model(&spec, 0);
         }

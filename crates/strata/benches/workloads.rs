@@ -73,7 +73,7 @@ fn w2(json: bool, data: &Fashion) -> strata::Result<()> {
 
 fn w3(json: bool, data: &Fashion) -> strata::Result<()> {
     let net = Sequential::new([28, 28], 0)
-        .add(LayerConfig::Flatten)?
+        .add(LayerConfig::Flatten(Default::default()))?
         .add(DenseConfig::new(512).activation(Activation::Relu))?
         .add(DenseConfig::new(512).activation(Activation::Relu))?
         .add(DenseConfig::new(10).activation(Activation::Softmax))?;

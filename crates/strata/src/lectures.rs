@@ -122,7 +122,7 @@ pub fn train_perceptron(x: &Tensor<f64>, y: &Tensor<f64>, learning_rate: f64, ma
 /// Never for this fixed architecture.
 pub fn fashion_mnist_network(seed: u64) -> Result<Sequential<f32>> {
     Sequential::new([28, 28], seed)
-        .add(crate::nn::LayerConfig::Flatten)?
+        .add(crate::nn::LayerConfig::Flatten(Default::default()))?
         .add(DenseConfig::new(128).activation(Activation::Relu))?
         .add(DenseConfig::new(10).activation(Activation::Softmax))
 }

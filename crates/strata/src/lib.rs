@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod autograd;
+mod config;
 pub mod data;
 pub mod error;
 mod functional;

@@ -265,7 +265,7 @@ pub fn build_model(spec: &Spec, seed: u64) -> Result<Model<f32>> {
     let mut net = Sequential::new(spec.model.input_shape.clone(), spec.model.seed.unwrap_or(seed));
     for (i, layer) in spec.model.layers.iter().enumerate() {
         // A layer that cannot be built (too large, does not fit its input) is an error at its line.
-        net.push(layer.to_config()).map_err(|e| Error::Parse {
+        net.push(layer.clone()).map_err(|e| Error::Parse {
             path: spec.origin.clone(),
             line: spec.model.layer_lines.get(i).copied().unwrap_or(0),
             message: e.to_string(),

@@ -4,11 +4,10 @@
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use crate::config::Fields;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::nn::{
-    Activation, DenseConfig, DropConnectConfig, DropoutConfig, Initializer, LayerConfig, MaxoutConfig, Regularizer,
-};
+use crate::nn::LayerConfig;
 use crate::optim::{Adadelta, Adagrad, Adam, Clip, Nadam, OptimizerConfig, RmsProp, Schedule, Sgd};
 use crate::train::Metric;
 use serde::Deserialize;
@@ -86,9 +85,10 @@ fn yes() -> bool {
 pub struct ModelSpec {
     /// Per-sample input shape, e.g. `[2]` or `[28, 28]`.
     pub input_shape: Vec<usize>,
-    /// The layers, in order (filled from `layers` by [`Spec::parse`], which knows their lines).
+    /// The layers, in order (filled from `layers` by [`Spec::parse`], which knows their lines):
+    /// each table deserializes straight into its kind's config.
     #[serde(skip)]
-    pub layers: Vec<LayerSpec>,
+    pub layers: Vec<LayerConfig>,
     /// The line of each layer in the spec file.
     #[serde(skip)]
     pub layer_lines: Vec<usize>,
@@ -96,286 +96,6 @@ pub struct ModelSpec {
     raw_layers: Vec<toml::Spanned<Value>>,
     /// Seed of the initial weights (default: `fit.seed`).
     pub seed: Option<u64>,
-}
-
-/// One entry of `model.layers`, tagged by `type`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum LayerSpec {
-    /// `{ type = "dense", units = 32, activation = "relu", ... }`.
-    Dense {
-        /// Output width.
-        units: usize,
-        /// Activation name (default "linear").
-        #[serde(default)]
-        activation: ActivationField,
-        /// Layer name.
-        name: Option<String>,
-        /// Whether there is a bias (default true).
-        #[serde(default = "yes")]
-        use_bias: bool,
-        /// e.g. `"he_normal"` or `{ type = "normal", mean = 0.0, std = 0.05 }`.
-        kernel_initializer: Option<InitializerField>,
-        /// As `kernel_initializer` (default "zeros").
-        bias_initializer: Option<InitializerField>,
-        /// `{ l1 = 0.01 }`, `{ l2 = 0.01 }` or both.
-        kernel_regularizer: Option<RegularizerField>,
-        /// As `kernel_regularizer`.
-        bias_regularizer: Option<RegularizerField>,
-    },
-    /// `{ type = "dropout", rate = 0.5 }`.
-    Dropout {
-        /// Drop probability.
-        rate: f64,
-        /// Mask seed.
-        seed: Option<u64>,
-    },
-    /// `{ type = "drop_connect", units = 64, rate = 0.5, activation = "relu" }`.
-    DropConnect {
-        /// Output width.
-        units: usize,
-        /// Weight drop probability.
-        rate: f64,
-        /// Activation name.
-        #[serde(default)]
-        activation: ActivationField,
-        /// Layer name.
-        name: Option<String>,
-        /// Mask seed.
-        seed: Option<u64>,
-    },
-    /// `{ type = "maxout", units = 16, pieces = 3 }`.
-    Maxout {
-        /// Output width.
-        units: usize,
-        /// Affine pieces per output.
-        pieces: usize,
-    },
-    /// `{ type = "flatten" }`.
-    Flatten {},
-    /// `{ type = "activation", activation = "softmax" }`.
-    Activation {
-        /// Activation name.
-        activation: ActivationField,
-    },
-}
-
-impl LayerSpec {
-    /// The library's config for this layer.
-    pub fn to_config(&self) -> LayerConfig {
-        match self {
-            LayerSpec::Dense {
-                units,
-                activation,
-                name,
-                use_bias,
-                kernel_initializer,
-                bias_initializer,
-                kernel_regularizer,
-                bias_regularizer,
-            } => {
-                let mut c = DenseConfig::new(*units).activation(activation.0).use_bias(*use_bias);
-                c.name = name.clone();
-                if let Some(i) = kernel_initializer {
-                    c.kernel_initializer = i.0;
-                }
-                if let Some(i) = bias_initializer {
-                    c.bias_initializer = i.0;
-                }
-                c.kernel_regularizer = kernel_regularizer.as_ref().map(|r| r.0);
-                c.bias_regularizer = bias_regularizer.as_ref().map(|r| r.0);
-                LayerConfig::Dense(c)
-            }
-            LayerSpec::Dropout { rate, seed } => LayerConfig::Dropout(DropoutConfig { rate: *rate, seed: *seed }),
-            LayerSpec::DropConnect { units, rate, activation, name, seed } => {
-                let mut dense = DenseConfig::new(*units).activation(activation.0);
-                dense.name = name.clone();
-                LayerConfig::DropConnect(DropConnectConfig { dense, rate: *rate, seed: *seed })
-            }
-            LayerSpec::Maxout { units, pieces } => LayerConfig::Maxout(MaxoutConfig::new(*units, *pieces)),
-            LayerSpec::Flatten {} => LayerConfig::Flatten,
-            LayerSpec::Activation { activation } => LayerConfig::Activation(activation.0),
-        }
-    }
-}
-
-/// An activation given by name.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(try_from = "String")]
-pub struct ActivationField(pub Activation);
-
-impl TryFrom<String> for ActivationField {
-    type Error = String;
-    fn try_from(name: String) -> std::result::Result<Self, String> {
-        Activation::from_name(&name).map(ActivationField).map_err(|e| e.to_string())
-    }
-}
-
-/// Reads a TOML table key by key, so unknown keys can be refused by name.
-struct Fields<'a> {
-    what: &'a str,
-    table: toml::map::Map<String, Value>,
-    /// Every key asked for, so an unknown key's error lists the accepted ones.
-    accepted: Vec<String>,
-}
-
-impl<'a> Fields<'a> {
-    /// A string is the table `{ type = string }`.
-    fn new(what: &'a str, value: Value) -> std::result::Result<(String, Self), String> {
-        let mut table = match value {
-            Value::String(s) => return Ok((s, Fields { what, table: Default::default(), accepted: Vec::new() })),
-            Value::Table(t) => t,
-            other => return Err(format!("{what} must be a name or a table, got {other}")),
-        };
-        match table.remove("type") {
-            Some(Value::String(kind)) => Ok((kind, Fields { what, table, accepted: Vec::new() })),
-            _ => Err(format!("{what} table needs a `type` name")),
-        }
-    }
-
-    /// The value of `key`, noted as an accepted key.
-    fn remove(&mut self, key: &str) -> Option<Value> {
-        if !self.accepted.iter().any(|k| k == key) {
-            self.accepted.push(key.to_string());
-        }
-        self.table.remove(key)
-    }
-
-    fn f64(&mut self, key: &str, default: f64) -> std::result::Result<f64, String> {
-        match self.remove(key) {
-            None => Ok(default),
-            Some(Value::Float(v)) => Ok(v),
-            Some(Value::Integer(v)) => Ok(v as f64),
-            Some(other) => Err(format!("{} key `{key}` must be a number, got {other}", self.what)),
-        }
-    }
-
-    /// A number that must satisfy `ok` (`expected` says what it must be, in the error).
-    fn f64_where(
-        &mut self,
-        key: &str,
-        default: f64,
-        ok: fn(f64) -> bool,
-        expected: &str,
-    ) -> std::result::Result<f64, String> {
-        let v = self.f64(key, default)?;
-        if ok(v) {
-            Ok(v)
-        } else {
-            Err(format!("{} key `{key}` must be {expected}, got {v}", self.what))
-        }
-    }
-
-    fn opt_f64(&mut self, key: &str) -> std::result::Result<Option<f64>, String> {
-        if self.table.contains_key(key) {
-            self.f64(key, 0.0).map(Some)
-        } else {
-            self.remove(key); // noted as accepted
-            Ok(None)
-        }
-    }
-
-    fn u64(&mut self, key: &str, default: u64) -> std::result::Result<u64, String> {
-        match self.remove(key) {
-            None => Ok(default),
-            Some(Value::Integer(v)) if v >= 0 => Ok(v as u64),
-            Some(other) => Err(format!("{} key `{key}` must be a whole number >= 0, got {other}", self.what)),
-        }
-    }
-
-    fn bool(&mut self, key: &str, default: bool) -> std::result::Result<bool, String> {
-        match self.remove(key) {
-            None => Ok(default),
-            Some(Value::Boolean(v)) => Ok(v),
-            Some(other) => Err(format!("{} key `{key}` must be true or false, got {other}", self.what)),
-        }
-    }
-
-    fn string(&mut self, key: &str, default: &str) -> std::result::Result<String, String> {
-        match self.remove(key) {
-            None => Ok(default.to_string()),
-            Some(Value::String(v)) => Ok(v),
-            Some(other) => Err(format!("{} key `{key}` must be a string, got {other}", self.what)),
-        }
-    }
-
-    fn take(&mut self, key: &str) -> Option<Value> {
-        self.remove(key)
-    }
-
-    /// Refuse keys left over: they are unknown (the message lists the accepted ones).
-    fn done(self, kind: &str) -> std::result::Result<(), String> {
-        match self.table.keys().next() {
-            Some(key) if self.accepted.is_empty() => {
-                Err(format!("unknown key `{key}` for {} \"{kind}\" (it takes no keys besides `type`)", self.what))
-            }
-            Some(key) => Err(format!(
-                "unknown key `{key}` for {} \"{kind}\" (accepted keys: type, {})",
-                self.what,
-                self.accepted.join(", ")
-            )),
-            None => Ok(()),
-        }
-    }
-}
-
-/// An initializer: a name, or a table with `type` and its parameters.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(try_from = "Value")]
-pub struct InitializerField(pub Initializer);
-
-impl TryFrom<Value> for InitializerField {
-    type Error = String;
-    fn try_from(value: Value) -> std::result::Result<Self, String> {
-        let (kind, mut f) = Fields::new("initializer", value)?;
-        let init = match kind.as_str() {
-            "glorot_uniform" => Initializer::GlorotUniform,
-            "glorot_normal" => Initializer::GlorotNormal,
-            "he_normal" => Initializer::HeNormal,
-            "he_uniform" => Initializer::HeUniform,
-            "lecun_normal" => Initializer::LecunNormal,
-            "normal" | "random_normal" => Initializer::Normal {
-                mean: f.f64("mean", 0.0)?,
-                std: f.f64_where("std", 0.05, |v| v >= 0.0, ">= 0")?,
-            },
-            "uniform" | "random_uniform" => Initializer::Uniform { low: f.f64("low", -0.05)?, high: f.f64("high", 0.05)? },
-            "zeros" => Initializer::Zeros,
-            "ones" => Initializer::Ones,
-            "constant" => Initializer::Constant(f.f64("value", 0.0)?),
-            other => {
-                return Err(format!(
-                    "unknown initializer {other:?} (expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, normal, uniform, zeros, ones, constant)"
-                ))
-            }
-        };
-        f.done(&kind)?;
-        Ok(InitializerField(init))
-    }
-}
-
-/// A regularizer: `{ l1 = ... }`, `{ l2 = ... }` or both.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(try_from = "Value")]
-pub struct RegularizerField(pub Regularizer);
-
-impl TryFrom<Value> for RegularizerField {
-    type Error = String;
-    fn try_from(value: Value) -> std::result::Result<Self, String> {
-        let Value::Table(table) = value else {
-            return Err("a regularizer is a table such as { l2 = 0.01 }".into());
-        };
-        let mut f = Fields { what: "regularizer", table, accepted: Vec::new() };
-        let (l1, l2) = (f.opt_f64("l1")?, f.opt_f64("l2")?);
-        f.done("l1/l2")?;
-        let regularizer = match (l1, l2) {
-            (Some(l1), None) => Regularizer::L1(l1),
-            (None, Some(l2)) => Regularizer::L2(l2),
-            (Some(l1), Some(l2)) => Regularizer::L1L2 { l1, l2 },
-            (None, None) => return Err("a regularizer needs l1, l2 or both".into()),
-        };
-        regularizer.validate().map_err(|e| e.to_string())?;
-        Ok(RegularizerField(regularizer))
-    }
 }
 
 /// The `[compile]` table.
@@ -777,7 +497,7 @@ impl Spec {
         // inside an array would otherwise report the array's first line).
         for raw in std::mem::take(&mut spec.model.raw_layers) {
             let line = line_of(raw.span().start);
-            let layer = LayerSpec::deserialize(raw.into_inner())
+            let layer = LayerConfig::deserialize(raw.into_inner())
                 .map_err(|e| error(line, format!("layer: {}", e.message().trim())))?;
             spec.model.layers.push(layer);
             spec.model.layer_lines.push(line);

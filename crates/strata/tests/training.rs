@@ -53,7 +53,7 @@ fn layers_pass_the_gradient_check() {
             vec![4],
         ),
         (Activation::Gelu.into(), vec![6]),
-        (LayerConfig::Flatten, vec![2, 3]),
+        (LayerConfig::Flatten(Default::default()), vec![2, 3]),
         (DropoutConfig::new(0.5).into(), vec![4]),
         (DropConnectConfig::new(DenseConfig::new(3).activation(Activation::Tanh), 0.5).into(), vec![4]),
         (MaxoutConfig::new(3, 4).into(), vec![5]),
@@ -432,7 +432,11 @@ fn non_finite_gradients_never_reach_the_weights() {
 fn absurd_sizes_are_errors_not_aborts() {
     let e = Sequential::<f32>::new([1 << 20], 0).add(DenseConfig::new(1 << 20)).err().unwrap().to_string();
     assert!(e.contains("exceeds the cap"), "{e}");
-    let e = Sequential::<f32>::new([usize::MAX, 4], 0).add(LayerConfig::Flatten).err().unwrap().to_string();
+    let e = Sequential::<f32>::new([usize::MAX, 4], 0)
+        .add(LayerConfig::Flatten(Default::default()))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("overflows"), "{e}");
     let e = Sequential::<f32>::new([4], 0).add(MaxoutConfig::new(usize::MAX, 2)).err().unwrap().to_string();
     assert!(e.contains("overflows"), "{e}");

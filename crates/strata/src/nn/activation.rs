@@ -138,6 +138,39 @@ impl Activation {
     }
 }
 
+/// A spec's activation: its name (`activation = "relu"`).
+impl<'de> serde::Deserialize<'de> for Activation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Activation::from_name(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Hyper-parameters of [`ActivationLayer`]: `{ type = "activation", activation = "softmax" }`.
+#[derive(Clone, Debug, PartialEq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationConfig {
+    /// The function applied.
+    pub activation: Activation,
+    /// The layer's name (default "activation", "activation_1", ...).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl super::LayerKind for ActivationConfig {
+    fn requested_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build_layer<T: Element>(
+        &self,
+        _input: &Shape,
+        name: String,
+        _rng: &mut crate::rng::Rng,
+    ) -> Result<Box<dyn Layer<T>>> {
+        Ok(Box::new(ActivationLayer::new(self.activation, name)))
+    }
+}
+
 /// A layer that only applies an activation.
 pub struct ActivationLayer {
     activation: Activation,

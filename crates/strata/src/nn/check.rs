@@ -58,3 +58,79 @@ pub fn gradcheck_layer(
     }
     Ok(report.finish())
 }
+
+/// The checks every layer kind must pass, in one harness (each layer's test calls it): built
+/// from `config` for per-sample `input_shape` in f64, at batches 1 and 3,
+/// - the forward output has the shape `output_shape` promises, and the summary's parameter
+///   count is the parameters' element count;
+/// - the f64 gradient check passes for the input and every parameter;
+/// - weights saved and loaded into a network built with another seed give the same outputs,
+///   bit for bit (save/load under the layer's Keras weight names);
+/// - an input of another shape is either refused by `output_shape` and `forward` alike, naming
+///   the layer, or accepted by both with the same output shape.
+///
+/// # Errors
+/// The first check that fails, naming the layer and what differed.
+pub fn check_layer(config: impl Into<super::LayerConfig>, input_shape: &[usize]) -> Result<()> {
+    use super::{Network, Sequential};
+    let config = config.into();
+    let fail = |what: String| Err(crate::Error::invalid(format!("check_layer {config:?}"), what));
+    let net = Sequential::<f64>::new(input_shape.to_vec(), 7).add(config.clone())?;
+    let layer = net.each_layer()[0];
+    let out_shape = layer.output_shape(&crate::Shape::new(input_shape))?;
+    for batch in [1usize, 3] {
+        let dims: Vec<usize> = std::iter::once(batch).chain(input_shape.iter().copied()).collect();
+        let x = Tensor::<f64>::randn(dims, 0.0, 1.0, &mut seeded_rng(batch as u64))?;
+        let y = layer.forward(&x, Mode::Infer)?;
+        let want: Vec<usize> = std::iter::once(batch).chain(out_shape.dims().iter().copied()).collect();
+        if y.dims() != want.as_slice() {
+            return fail(format!("forward gave {:?}, output_shape promised {want:?}", y.dims()));
+        }
+        let report = gradcheck_layer(layer, &x, &GradcheckConfig::default())?;
+        if !report.passed {
+            return fail(format!("the gradient check failed at batch {batch}: {report}"));
+        }
+    }
+    let rows = net.summary_rows();
+    let counted: usize = layer.params().iter().map(|p| p.numel()).sum();
+    if rows.get(1).map(|r| r.params) != Some(counted) {
+        return fail(format!(
+            "the summary counts {:?} parameters, the layer holds {counted}",
+            rows.get(1).map(|r| r.params)
+        ));
+    }
+    // Save/load round trip into a differently seeded network.
+    let dims: Vec<usize> = std::iter::once(3).chain(input_shape.iter().copied()).collect();
+    let x = Tensor::<f64>::randn(dims, 0.0, 1.0, &mut seeded_rng(11))?;
+    let path = std::env::temp_dir().join(format!(
+        "strata-check-layer-{}-{:?}.safetensors",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    crate::io::save_weights(&net, &path)?;
+    let other = Sequential::<f64>::new(input_shape.to_vec(), 8).add(config.clone())?;
+    let loaded = crate::io::load_weights(&other, &path);
+    let _ = std::fs::remove_file(&path);
+    loaded?;
+    let (a, b) = (net.forward(&x, Mode::Infer)?, other.forward(&x, Mode::Infer)?);
+    if a.data().iter().zip(b.data()).any(|(p, q)| p.to_bits() != q.to_bits()) {
+        return fail("weights saved and loaded give other outputs".into());
+    }
+    // Another input shape: refused alike by output_shape and forward, or accepted alike.
+    let mut wrong = input_shape.to_vec();
+    match wrong.last_mut() {
+        Some(last) => *last += 1,
+        None => wrong.push(2),
+    }
+    let wrong_x = Tensor::<f64>::zeros(std::iter::once(2).chain(wrong.iter().copied()).collect::<Vec<_>>());
+    match (layer.output_shape(&crate::Shape::new(wrong.as_slice())), layer.forward(&wrong_x, Mode::Infer)) {
+        (Err(_), Err(e)) if e.to_string().contains(layer.name()) => Ok(()),
+        (Err(_), Err(e)) => fail(format!("the error for input {wrong:?} does not name the layer: {e}")),
+        (Ok(shape), Ok(y)) if y.dims().get(1..) == Some(shape.dims()) => Ok(()),
+        (shape, y) => fail(format!(
+            "for input {wrong:?}, output_shape says {:?} but forward gives {:?}",
+            shape.map(|s| s.dims().to_vec()),
+            y.map(|y| y.dims().to_vec())
+        )),
+    }
+}

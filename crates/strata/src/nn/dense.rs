@@ -10,25 +10,53 @@ use crate::tensor::{Element, Tensor};
 /// Most weights one layer may hold (2^30, 4 GiB in f32).
 pub const MAX_LAYER_PARAMS: usize = 1 << 30;
 
-/// Hyper-parameters of [`Dense`], with Keras's names and defaults.
-#[derive(Clone, Debug, PartialEq)]
+/// Hyper-parameters of [`Dense`], with Keras's names and defaults (the spec's
+/// `{ type = "dense", units = 32, activation = "relu", ... }` reads straight into it).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DenseConfig {
     /// Output width.
     pub units: usize,
     /// Applied after the affine map (default linear).
+    #[serde(default)]
     pub activation: Activation,
     /// Whether there is a bias (default true).
+    #[serde(default = "yes")]
     pub use_bias: bool,
     /// Kernel start (default Glorot uniform).
+    #[serde(default = "glorot_uniform")]
     pub kernel_initializer: Initializer,
     /// Bias start (default zeros).
+    #[serde(default = "zeros")]
     pub bias_initializer: Initializer,
     /// Penalty on the kernel.
+    #[serde(default)]
     pub kernel_regularizer: Option<Regularizer>,
     /// Penalty on the bias.
+    #[serde(default)]
     pub bias_regularizer: Option<Regularizer>,
     /// The layer's name (default: "dense", "dense_1", ...).
+    #[serde(default)]
     pub name: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn glorot_uniform() -> Initializer {
+    Initializer::GlorotUniform
+}
+fn zeros() -> Initializer {
+    Initializer::Zeros
+}
+
+impl super::LayerKind for DenseConfig {
+    fn requested_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build_layer<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
+        Ok(Box::new(self.build(input, name, rng)?))
+    }
 }
 
 impl DenseConfig {

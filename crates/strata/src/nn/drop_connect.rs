@@ -10,8 +10,10 @@ use crate::tensor::{Element, Tensor};
 use rand::{Rng as _, RngCore};
 use std::sync::Mutex;
 
-/// Hyper-parameters of [`DropConnect`]: a dense layer's, plus the drop rate.
-#[derive(Clone, Debug, PartialEq)]
+/// Hyper-parameters of [`DropConnect`]: a dense layer's, plus the drop rate. The spec writes
+/// them flat: `{ type = "drop_connect", units = 64, rate = 0.5, activation = "relu" }`.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(from = "DropConnectFields")]
 pub struct DropConnectConfig {
     /// The dense layer whose kernel is dropped.
     pub dense: DenseConfig,
@@ -19,6 +21,37 @@ pub struct DropConnectConfig {
     pub rate: f64,
     /// Seed of the masks; `None` draws one from the model's generator.
     pub seed: Option<u64>,
+}
+
+/// The spec's flat form of [`DropConnectConfig`].
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DropConnectFields {
+    units: usize,
+    rate: f64,
+    #[serde(default)]
+    activation: super::Activation,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    seed: Option<u64>,
+}
+
+impl From<DropConnectFields> for DropConnectConfig {
+    fn from(f: DropConnectFields) -> Self {
+        let mut dense = DenseConfig::new(f.units).activation(f.activation);
+        dense.name = f.name;
+        DropConnectConfig { dense, rate: f.rate, seed: f.seed }
+    }
+}
+
+impl super::LayerKind for DropConnectConfig {
+    fn requested_name(&self) -> Option<&str> {
+        self.dense.name.as_deref()
+    }
+    fn build_layer<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
+        Ok(Box::new(self.build(input, name, rng)?))
+    }
 }
 
 impl DropConnectConfig {

@@ -9,21 +9,37 @@ use crate::tensor::{Element, Tensor};
 use rand::{Rng as _, RngCore};
 use std::sync::Mutex;
 
-/// Hyper-parameters of [`Dropout`].
-#[derive(Clone, Debug, PartialEq)]
+/// Hyper-parameters of [`Dropout`]: `{ type = "dropout", rate = 0.5 }`.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DropoutConfig {
     /// Probability of dropping each unit, in [0, 1).
     pub rate: f64,
     /// Seed of the masks; `None` draws one from the model's generator.
+    #[serde(default)]
     pub seed: Option<u64>,
+    /// The layer's name (default "dropout", "dropout_1", ...).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl DropoutConfig {
     /// Dropout with rate `rate`.
     pub fn new(rate: f64) -> Self {
-        DropoutConfig { rate, seed: None }
+        DropoutConfig { rate, seed: None, name: None }
     }
+}
 
+impl super::LayerKind for DropoutConfig {
+    fn requested_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build_layer<T: Element>(&self, _input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
+        Ok(Box::new(self.build(name, rng)?))
+    }
+}
+
+impl DropoutConfig {
     /// Validate and build.
     ///
     /// # Errors

@@ -5,6 +5,29 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
+/// Hyper-parameters of [`Flatten`] (none but the name): `{ type = "flatten" }`.
+#[derive(Clone, Debug, PartialEq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlattenConfig {
+    /// The layer's name (default "flatten", "flatten_1", ...).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl super::LayerKind for FlattenConfig {
+    fn requested_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build_layer<T: Element>(
+        &self,
+        _input: &Shape,
+        name: String,
+        _rng: &mut crate::rng::Rng,
+    ) -> Result<Box<dyn Layer<T>>> {
+        Ok(Box::new(Flatten::new(name)))
+    }
+}
+
 /// Joins every axis but the batch axis.
 pub struct Flatten {
     name: String,

@@ -125,3 +125,40 @@ fn truncated<T: Element>(shape: &Shape, std: f64, rng: &mut Rng) -> Result<Tenso
     };
     Tensor::from_vec((0..shape.numel()).map(|_| T::of(sample(rng))).collect(), shape.clone())
 }
+
+/// A spec's initializer: a name (`"he_normal"`) or a table with `type` and its parameters
+/// (`{ type = "normal", mean = 0.0, std = 0.05 }`).
+impl TryFrom<toml::Value> for Initializer {
+    type Error = String;
+    fn try_from(value: toml::Value) -> std::result::Result<Self, String> {
+        let (kind, mut f) = crate::config::Fields::new("initializer", value)?;
+        let init = match kind.as_str() {
+            "glorot_uniform" => Initializer::GlorotUniform,
+            "glorot_normal" => Initializer::GlorotNormal,
+            "he_normal" => Initializer::HeNormal,
+            "he_uniform" => Initializer::HeUniform,
+            "lecun_normal" => Initializer::LecunNormal,
+            "normal" | "random_normal" => Initializer::Normal {
+                mean: f.f64("mean", 0.0)?,
+                std: f.f64_where("std", 0.05, |v| v >= 0.0, ">= 0")?,
+            },
+            "uniform" | "random_uniform" => Initializer::Uniform { low: f.f64("low", -0.05)?, high: f.f64("high", 0.05)? },
+            "zeros" => Initializer::Zeros,
+            "ones" => Initializer::Ones,
+            "constant" => Initializer::Constant(f.f64("value", 0.0)?),
+            other => {
+                return Err(format!(
+                    "unknown initializer {other:?} (expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, normal, uniform, zeros, ones, constant)"
+                ))
+            }
+        };
+        f.done(&kind)?;
+        Ok(init)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Initializer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Initializer::try_from(toml::Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}

@@ -8,23 +8,43 @@ use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
-/// Hyper-parameters of [`Maxout`].
-#[derive(Clone, Debug, PartialEq)]
+/// Hyper-parameters of [`Maxout`]: `{ type = "maxout", units = 16, pieces = 3 }`.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MaxoutConfig {
     /// Output width.
     pub units: usize,
     /// Affine pieces per output (k >= 2).
     pub pieces: usize,
     /// Kernel start (default Glorot uniform over `[inputs, units * pieces]`).
+    #[serde(default = "glorot_uniform")]
     pub kernel_initializer: Initializer,
+    /// The layer's name (default "maxout", "maxout_1", ...).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+fn glorot_uniform() -> Initializer {
+    Initializer::GlorotUniform
 }
 
 impl MaxoutConfig {
     /// Maxout with `units` outputs of `pieces` pieces each.
     pub fn new(units: usize, pieces: usize) -> Self {
-        MaxoutConfig { units, pieces, kernel_initializer: Initializer::GlorotUniform }
+        MaxoutConfig { units, pieces, kernel_initializer: Initializer::GlorotUniform, name: None }
     }
+}
 
+impl super::LayerKind for MaxoutConfig {
+    fn requested_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build_layer<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
+        Ok(Box::new(self.build(input, name, rng)?))
+    }
+}
+
+impl MaxoutConfig {
     /// Validate and build.
     ///
     /// # Errors

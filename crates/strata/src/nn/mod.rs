@@ -11,19 +11,21 @@ mod functional;
 pub mod init;
 mod maxout;
 mod regularizer;
+mod reshape;
 mod sequential;
 mod summary;
 
-pub use activation::{Activation, ActivationLayer};
-pub use check::gradcheck_layer;
+pub use activation::{Activation, ActivationConfig, ActivationLayer};
+pub use check::{check_layer, gradcheck_layer};
 pub use dense::{Dense, DenseConfig, MAX_LAYER_PARAMS};
 pub use drop_connect::{DropConnect, DropConnectConfig};
 pub use dropout::{Dropout, DropoutConfig};
-pub use flatten::Flatten;
+pub use flatten::{Flatten, FlattenConfig};
 pub use functional::{Functional, GraphBuilder, Symbol};
 pub use init::Initializer;
 pub use maxout::{Maxout, MaxoutConfig};
 pub use regularizer::Regularizer;
+pub use reshape::{Reshape, ReshapeConfig};
 pub use sequential::Sequential;
 pub use summary::SummaryRow;
 
@@ -242,83 +244,90 @@ pub trait Network<T: Element = f32>: Layer<T> {
     }
 }
 
-/// Every layer kind by its configuration: what a model spec lists.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LayerConfig {
-    /// [`Dense`].
-    Dense(DenseConfig),
-    /// [`ActivationLayer`].
-    Activation(Activation),
-    /// [`Dropout`].
-    Dropout(DropoutConfig),
-    /// [`Flatten`].
-    Flatten,
-    /// [`DropConnect`].
-    DropConnect(DropConnectConfig),
-    /// [`Maxout`].
-    Maxout(MaxoutConfig),
-}
-
-impl LayerConfig {
-    /// Keras's default name stem for this kind ("dense" -> "dense", "dense_1", ...).
-    pub fn stem(&self) -> &'static str {
-        match self {
-            LayerConfig::Dense(_) => "dense",
-            LayerConfig::Activation(_) => "activation",
-            LayerConfig::Dropout(_) => "dropout",
-            LayerConfig::Flatten => "flatten",
-            LayerConfig::DropConnect(_) => "drop_connect",
-            LayerConfig::Maxout(_) => "maxout",
-        }
-    }
-
-    /// The name the config asks for, if any.
-    pub fn requested_name(&self) -> Option<&str> {
-        match self {
-            LayerConfig::Dense(c) => c.name.as_deref(),
-            LayerConfig::DropConnect(c) => c.dense.name.as_deref(),
-            _ => None,
-        }
-    }
+/// A layer kind's configuration: what builds the layer, and the name it asks for. Each kind
+/// implements it in its own file; [`LayerConfig`] dispatches to it, so a kind cannot be listed
+/// without its name and build.
+pub trait LayerKind {
+    /// The name the config asks for, if any (default: Keras's stem, numbered).
+    fn requested_name(&self) -> Option<&str>;
 
     /// Validate the config against the per-sample input shape and create the layer.
     ///
     /// # Errors
     /// When a hyper-parameter is out of range or the input shape does not fit.
-    pub fn build<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
-        Ok(match self {
-            LayerConfig::Dense(c) => Box::new(c.build(input, name, rng)?),
-            LayerConfig::Activation(a) => Box::new(ActivationLayer::new(*a, name)),
-            LayerConfig::Dropout(c) => Box::new(c.build(name, rng)?),
-            LayerConfig::Flatten => Box::new(Flatten::new(name)),
-            LayerConfig::DropConnect(c) => Box::new(c.build(input, name, rng)?),
-            LayerConfig::Maxout(c) => Box::new(c.build(input, name, rng)?),
-        })
-    }
+    fn build_layer<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>>;
 }
 
-impl From<DenseConfig> for LayerConfig {
-    fn from(c: DenseConfig) -> Self {
-        LayerConfig::Dense(c)
-    }
+/// The one table of layer kinds: the variant, its config (which the spec's table deserializes
+/// into directly) and its spec `type`, which is also Keras's default name stem ("dense",
+/// "dense_1", ...). Adding a layer is its file and one row here.
+macro_rules! layer_kinds {
+    ($( $(#[$doc:meta])* $variant:ident($config:ty) = $type_name:literal, )*) => {
+        /// Every layer kind by its configuration: what a model spec lists (`type = "dense"`).
+        #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+        #[serde(tag = "type")]
+        pub enum LayerConfig {
+            $( $(#[$doc])* #[serde(rename = $type_name)] $variant($config), )*
+        }
+
+        impl LayerConfig {
+            /// Every spec `type`, in the table's order.
+            pub const TYPES: &'static [&'static str] = &[$($type_name),*];
+
+            /// Keras's default name stem for this kind ("dense" -> "dense", "dense_1", ...).
+            pub fn stem(&self) -> &'static str {
+                match self {
+                    $(LayerConfig::$variant(_) => $type_name,)*
+                }
+            }
+
+            /// The name the config asks for, if any.
+            pub fn requested_name(&self) -> Option<&str> {
+                match self {
+                    $(LayerConfig::$variant(c) => c.requested_name(),)*
+                }
+            }
+
+            /// Validate the config against the per-sample input shape and create the layer.
+            ///
+            /// # Errors
+            /// When a hyper-parameter is out of range or the input shape does not fit.
+            pub fn build<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
+                match self {
+                    $(LayerConfig::$variant(c) => c.build_layer(input, name, rng),)*
+                }
+            }
+        }
+
+        $(
+            impl From<$config> for LayerConfig {
+                fn from(c: $config) -> Self {
+                    LayerConfig::$variant(c)
+                }
+            }
+        )*
+    };
 }
-impl From<DropoutConfig> for LayerConfig {
-    fn from(c: DropoutConfig) -> Self {
-        LayerConfig::Dropout(c)
-    }
+
+layer_kinds! {
+    /// [`Dense`].
+    Dense(DenseConfig) = "dense",
+    /// [`ActivationLayer`].
+    Activation(ActivationConfig) = "activation",
+    /// [`Dropout`].
+    Dropout(DropoutConfig) = "dropout",
+    /// [`Flatten`].
+    Flatten(FlattenConfig) = "flatten",
+    /// [`DropConnect`].
+    DropConnect(DropConnectConfig) = "drop_connect",
+    /// [`Maxout`].
+    Maxout(MaxoutConfig) = "maxout",
+    /// [`Reshape`].
+    Reshape(ReshapeConfig) = "reshape",
 }
-impl From<DropConnectConfig> for LayerConfig {
-    fn from(c: DropConnectConfig) -> Self {
-        LayerConfig::DropConnect(c)
-    }
-}
-impl From<MaxoutConfig> for LayerConfig {
-    fn from(c: MaxoutConfig) -> Self {
-        LayerConfig::Maxout(c)
-    }
-}
+
 impl From<Activation> for LayerConfig {
-    fn from(a: Activation) -> Self {
-        LayerConfig::Activation(a)
+    fn from(activation: Activation) -> Self {
+        LayerConfig::Activation(ActivationConfig { activation, name: None })
     }
 }

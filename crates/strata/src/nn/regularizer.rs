@@ -62,3 +62,30 @@ impl Regularizer {
         Ok(total)
     }
 }
+
+/// A spec's regularizer: `{ l1 = ... }`, `{ l2 = ... }` or both, each factor >= 0.
+impl TryFrom<toml::Value> for Regularizer {
+    type Error = String;
+    fn try_from(value: toml::Value) -> std::result::Result<Self, String> {
+        let toml::Value::Table(table) = value else {
+            return Err("a regularizer is a table such as { l2 = 0.01 }".into());
+        };
+        let mut f = crate::config::Fields::of_table("regularizer", table);
+        let (l1, l2) = (f.opt_f64("l1")?, f.opt_f64("l2")?);
+        f.done("l1/l2")?;
+        let regularizer = match (l1, l2) {
+            (Some(l1), None) => Regularizer::L1(l1),
+            (None, Some(l2)) => Regularizer::L2(l2),
+            (Some(l1), Some(l2)) => Regularizer::L1L2 { l1, l2 },
+            (None, None) => return Err("a regularizer needs l1, l2 or both".into()),
+        };
+        regularizer.validate().map_err(|e| e.to_string())?;
+        Ok(regularizer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Regularizer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Regularizer::try_from(toml::Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}

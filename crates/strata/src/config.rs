@@ -1,0 +1,120 @@
+//! Reading configs from the spec's TOML values: a table read key by key, so an unknown key is
+//! refused by name with the list of accepted ones. Each config type parses itself with it, next
+//! to its own definition and range checks (`nn::init`, `nn::regularizer`, ...).
+// Configs come from untrusted spec files: no panicking shortcuts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use toml::Value;
+
+/// Reads a TOML table key by key, so unknown keys can be refused by name.
+pub(crate) struct Fields<'a> {
+    pub(crate) what: &'a str,
+    pub(crate) table: toml::map::Map<String, Value>,
+    /// Every key asked for, so an unknown key's error lists the accepted ones.
+    pub(crate) accepted: Vec<String>,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of a TOML table (for configs without a `type` key).
+    pub(crate) fn of_table(what: &'a str, table: toml::map::Map<String, Value>) -> Self {
+        Fields { what, table, accepted: Vec::new() }
+    }
+
+    /// A string is the table `{ type = string }`.
+    pub(crate) fn new(what: &'a str, value: Value) -> std::result::Result<(String, Self), String> {
+        let mut table = match value {
+            Value::String(s) => return Ok((s, Fields { what, table: Default::default(), accepted: Vec::new() })),
+            Value::Table(t) => t,
+            other => return Err(format!("{what} must be a name or a table, got {other}")),
+        };
+        match table.remove("type") {
+            Some(Value::String(kind)) => Ok((kind, Fields { what, table, accepted: Vec::new() })),
+            _ => Err(format!("{what} table needs a `type` name")),
+        }
+    }
+
+    /// The value of `key`, noted as an accepted key.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
+        if !self.accepted.iter().any(|k| k == key) {
+            self.accepted.push(key.to_string());
+        }
+        self.table.remove(key)
+    }
+
+    pub(crate) fn f64(&mut self, key: &str, default: f64) -> std::result::Result<f64, String> {
+        match self.remove(key) {
+            None => Ok(default),
+            Some(Value::Float(v)) => Ok(v),
+            Some(Value::Integer(v)) => Ok(v as f64),
+            Some(other) => Err(format!("{} key `{key}` must be a number, got {other}", self.what)),
+        }
+    }
+
+    /// A number that must satisfy `ok` (`expected` says what it must be, in the error).
+    pub(crate) fn f64_where(
+        &mut self,
+        key: &str,
+        default: f64,
+        ok: fn(f64) -> bool,
+        expected: &str,
+    ) -> std::result::Result<f64, String> {
+        let v = self.f64(key, default)?;
+        if ok(v) {
+            Ok(v)
+        } else {
+            Err(format!("{} key `{key}` must be {expected}, got {v}", self.what))
+        }
+    }
+
+    pub(crate) fn opt_f64(&mut self, key: &str) -> std::result::Result<Option<f64>, String> {
+        if self.table.contains_key(key) {
+            self.f64(key, 0.0).map(Some)
+        } else {
+            self.remove(key); // noted as accepted
+            Ok(None)
+        }
+    }
+
+    pub(crate) fn u64(&mut self, key: &str, default: u64) -> std::result::Result<u64, String> {
+        match self.remove(key) {
+            None => Ok(default),
+            Some(Value::Integer(v)) if v >= 0 => Ok(v as u64),
+            Some(other) => Err(format!("{} key `{key}` must be a whole number >= 0, got {other}", self.what)),
+        }
+    }
+
+    pub(crate) fn bool(&mut self, key: &str, default: bool) -> std::result::Result<bool, String> {
+        match self.remove(key) {
+            None => Ok(default),
+            Some(Value::Boolean(v)) => Ok(v),
+            Some(other) => Err(format!("{} key `{key}` must be true or false, got {other}", self.what)),
+        }
+    }
+
+    pub(crate) fn string(&mut self, key: &str, default: &str) -> std::result::Result<String, String> {
+        match self.remove(key) {
+            None => Ok(default.to_string()),
+            Some(Value::String(v)) => Ok(v),
+            Some(other) => Err(format!("{} key `{key}` must be a string, got {other}", self.what)),
+        }
+    }
+
+    pub(crate) fn take(&mut self, key: &str) -> Option<Value> {
+        self.remove(key)
+    }
+
+    /// Refuse keys left over: they are unknown (the message lists the accepted ones).
+    pub(crate) fn done(self, kind: &str) -> std::result::Result<(), String> {
+        match self.table.keys().next() {
+            Some(key) if self.accepted.is_empty() => {
+                Err(format!("unknown key `{key}` for {} \"{kind}\" (it takes no keys besides `type`)", self.what))
+            }
+            Some(key) => Err(format!(
+                "unknown key `{key}` for {} \"{kind}\" (accepted keys: type, {})",
+                self.what,
+                self.accepted.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+}

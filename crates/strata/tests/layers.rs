@@ -1,0 +1,48 @@
+//! Every layer kind through `nn::check_layer` (shapes, parameter count, f64 gradients of input
+//! and parameters, save/load, wrong shapes), and every registered kind documented.
+
+use strata::nn::{
+    check_layer, Activation, DenseConfig, DropConnectConfig, DropoutConfig, FlattenConfig, Initializer, LayerConfig,
+    MaxoutConfig, ReshapeConfig,
+};
+
+#[test]
+fn every_layer_kind_passes_check_layer() {
+    let cases: Vec<(LayerConfig, Vec<usize>)> = vec![
+        (DenseConfig::new(4).activation(Activation::Tanh).into(), vec![3]),
+        (DenseConfig::new(3).use_bias(false).activation(Activation::Sigmoid).into(), vec![5]),
+        (DenseConfig::new(2).kernel_initializer(Initializer::HeNormal).activation(Activation::Softmax).into(), vec![4]),
+        (Activation::Gelu.into(), vec![6]),
+        (FlattenConfig::default().into(), vec![2, 3]),
+        (DropoutConfig::new(0.5).into(), vec![4]),
+        (DropConnectConfig::new(DenseConfig::new(3).activation(Activation::Tanh), 0.5).into(), vec![4]),
+        (MaxoutConfig::new(3, 4).into(), vec![5]),
+        (ReshapeConfig::new([3, -1]).into(), vec![6]),
+        (ReshapeConfig::new([2, 2, 2]).into(), vec![2, 4]),
+    ];
+    let mut kinds: Vec<&str> = Vec::new();
+    for (config, shape) in cases {
+        kinds.push(config.stem());
+        check_layer(config.clone(), &shape).unwrap_or_else(|e| panic!("{config:?} on {shape:?}: {e}"));
+    }
+    for kind in LayerConfig::TYPES {
+        assert!(kinds.contains(kind), "layer kind {kind:?} has no check_layer case");
+    }
+}
+
+#[test]
+fn a_reshape_that_cannot_fit_is_refused_naming_the_layer() {
+    let e = strata::nn::Sequential::<f32>::new([6], 0).add(ReshapeConfig::new([4, -1])).err().unwrap().to_string();
+    assert!(e.contains("reshape") && e.contains("6 elements") && e.contains("[4, -1]"), "{e}");
+    let e = strata::nn::Sequential::<f32>::new([6], 0).add(ReshapeConfig::new([-1, -1])).err().unwrap().to_string();
+    assert!(e.contains("at most one -1"), "{e}");
+}
+
+/// The registry is the one list of layer kinds: each must be documented in docs/spec.md.
+#[test]
+fn every_registered_layer_kind_is_documented() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
+    for kind in LayerConfig::TYPES {
+        assert!(docs.contains(&format!("| `{kind}` |")), "docs/spec.md has no row for layer type {kind:?}");
+    }
+}
