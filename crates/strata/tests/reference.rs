@@ -34,6 +34,10 @@ fn activations_match_reference_values() {
     assert_close(&x.silu().unwrap().to_vec(), &silu, 1e-12, "silu");
     assert_close(&x.softplus().unwrap().to_vec(), &softplus, 1e-12, "softplus");
     assert_close(&x.elu(1.0).unwrap().to_vec(), &elu, 1e-12, "elu");
+    let selu = [-1.520166468595695, -0.6917581878028713, 0.0, 0.5253504936777402, 2.101401974710961];
+    let mish = [-0.2525014826957089, -0.22074377465173, 0.0, 0.3752452113048951, 1.9439589595339946];
+    assert_close(&x.selu().unwrap().to_vec(), &selu, 1e-12, "selu");
+    assert_close(&x.mish().unwrap().to_vec(), &mish, 1e-12, "mish");
     assert_close(&x.relu().unwrap().to_vec(), &[0.0, 0.0, 0.0, 0.5, 2.0], 0.0, "relu");
     assert_close(&x.leaky_relu(0.1).unwrap().to_vec(), &[-0.2, -0.05, 0.0, 0.5, 2.0], 1e-15, "leaky_relu");
     assert_close(&x.hard_tanh().unwrap().to_vec(), &[-1.0, -0.5, 0.0, 0.5, 1.0], 0.0, "hard_tanh");

@@ -5,137 +5,104 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
-/// An activation function, as `Dense { activation }` and the `Activation` layer take it.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub enum Activation {
-    /// Identity (Keras's `"linear"`, the default).
-    #[default]
-    Linear,
-    /// Logistic sigmoid.
-    Sigmoid,
-    /// Hyperbolic tangent.
-    Tanh,
-    /// max(x, 0).
-    Relu,
-    /// x, or alpha x below 0 (Keras's default alpha is 0.2 for the layer, 0.3 in older versions).
-    LeakyRelu(f64),
-    /// x, or alpha (e^x - 1) below 0.
-    Elu(f64),
-    /// Exact GELU.
-    Gelu,
-    /// GELU, tanh approximation.
-    GeluTanh,
-    /// ln(1 + e^x).
-    Softplus,
-    /// Softmax over the last axis.
-    Softmax,
-    /// Log-softmax over the last axis.
-    LogSoftmax,
-    /// Clip to [-1, 1].
-    HardTanh,
-    /// cos(x).
-    Cos,
-    /// x sigmoid(x) (swish).
-    Silu,
-    /// The perceptron's unit step (no gradient).
-    Step,
+/// The one table of activations: variant (with its parameter and Keras's default, if any),
+/// spec names (the first is canonical, the rest aliases), and what it computes. The enum, its
+/// names, `from_name`, `name` and `apply` are generated from it: adding an activation is one row
+/// (and its op, if it needs a new one).
+macro_rules! activations {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $(($param:ident = $default:expr))? = $name:literal $(| $alias:literal)*
+            => |$x:ident $(, $p:ident)?| $apply:expr;
+    )*) => {
+        /// An activation function, as `Dense { activation }` and the `Activation` layer take it.
+        #[derive(Clone, Copy, Debug, PartialEq, Default)]
+        pub enum Activation {
+            $( $(#[$doc])* $variant $((param_type!($param)))?, )*
+        }
+
+        impl Activation {
+            /// Every name [`Activation::from_name`] accepts (canonical names and aliases).
+            pub const NAMES: &'static [&'static str] = &[$($name, $($alias,)*)*];
+
+            /// Apply to a tensor (softmax variants along the last axis).
+            ///
+            /// # Errors
+            /// Only if a tensor op fails.
+            pub fn apply<T: Element>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+                match *self {
+                    $( Activation::$variant $(($p))? => { let $x = x; $apply } )*
+                }
+            }
+
+            /// The activation called `name`, with Keras's default for its parameter.
+            ///
+            /// # Errors
+            /// When the name is unknown (the message lists the known ones).
+            pub fn from_name(name: &str) -> Result<Activation> {
+                match name {
+                    $( $name $(| $alias)* => Ok(Activation::$variant $(($default))?), )*
+                    other => Err(Error::invalid(
+                        "activation",
+                        format!("unknown activation {other:?} (expected one of: {})", Activation::NAMES.join(", ")),
+                    )),
+                }
+            }
+
+            /// The canonical name.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Activation::$variant { .. } => $name, )*
+                }
+            }
+        }
+    };
 }
 
-impl Activation {
-    /// Every name [`Activation::from_name`] accepts.
-    pub const NAMES: &'static [&'static str] = &[
-        "linear",
-        "sigmoid",
-        "tanh",
-        "relu",
-        "leaky_relu",
-        "elu",
-        "gelu",
-        "gelu_tanh",
-        "softplus",
-        "softmax",
-        "log_softmax",
-        "hard_tanh",
-        "cos",
-        "silu",
-        "swish",
-        "step",
-    ];
+/// Every activation parameter is an `f64` (the macro names it for documentation).
+macro_rules! param_type {
+    ($param:ident) => {
+        f64
+    };
+}
 
-    /// Apply to a tensor (softmax variants along the last axis).
-    ///
-    /// # Errors
-    /// Only if a tensor op fails.
-    pub fn apply<T: Element>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        match *self {
-            Activation::Linear => Ok(x.clone()),
-            Activation::Sigmoid => x.sigmoid(),
-            Activation::Tanh => x.tanh(),
-            Activation::Relu => x.relu(),
-            Activation::LeakyRelu(alpha) => x.leaky_relu(alpha),
-            Activation::Elu(alpha) => x.elu(alpha),
-            Activation::Gelu => x.gelu(),
-            Activation::GeluTanh => x.gelu_tanh(),
-            Activation::Softplus => x.softplus(),
-            Activation::Softmax => x.softmax(-1),
-            Activation::LogSoftmax => x.log_softmax(-1),
-            Activation::HardTanh => x.hard_tanh(),
-            Activation::Cos => x.cos(),
-            Activation::Silu => x.silu(),
-            Activation::Step => x.step(),
-        }
-    }
-
-    /// The activation called `name` (Keras's defaults for parameters: leaky_relu 0.2, elu 1.0).
-    ///
-    /// # Errors
-    /// When the name is unknown (the message lists the known ones).
-    pub fn from_name(name: &str) -> Result<Activation> {
-        Ok(match name {
-            "linear" | "none" => Activation::Linear,
-            "sigmoid" => Activation::Sigmoid,
-            "tanh" => Activation::Tanh,
-            "relu" => Activation::Relu,
-            "leaky_relu" => Activation::LeakyRelu(0.2),
-            "elu" => Activation::Elu(1.0),
-            "gelu" => Activation::Gelu,
-            "gelu_tanh" => Activation::GeluTanh,
-            "softplus" => Activation::Softplus,
-            "softmax" => Activation::Softmax,
-            "log_softmax" => Activation::LogSoftmax,
-            "hard_tanh" => Activation::HardTanh,
-            "cos" => Activation::Cos,
-            "silu" | "swish" => Activation::Silu,
-            "step" => Activation::Step,
-            other => {
-                return Err(Error::invalid(
-                    "activation",
-                    format!("unknown activation {other:?} (expected one of: {})", Activation::NAMES.join(", ")),
-                ))
-            }
-        })
-    }
-
-    /// The canonical name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Activation::Linear => "linear",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Relu => "relu",
-            Activation::LeakyRelu(_) => "leaky_relu",
-            Activation::Elu(_) => "elu",
-            Activation::Gelu => "gelu",
-            Activation::GeluTanh => "gelu_tanh",
-            Activation::Softplus => "softplus",
-            Activation::Softmax => "softmax",
-            Activation::LogSoftmax => "log_softmax",
-            Activation::HardTanh => "hard_tanh",
-            Activation::Cos => "cos",
-            Activation::Silu => "silu",
-            Activation::Step => "step",
-        }
-    }
+activations! {
+    /// Identity (Keras's `"linear"`, the default).
+    #[default]
+    Linear = "linear" | "none" => |x| Ok(x.clone());
+    /// Logistic sigmoid.
+    Sigmoid = "sigmoid" => |x| x.sigmoid();
+    /// Hyperbolic tangent.
+    Tanh = "tanh" => |x| x.tanh();
+    /// max(x, 0).
+    Relu = "relu" => |x| x.relu();
+    /// x, or alpha x below 0 (Keras's default alpha is 0.2 for the layer, 0.3 in older versions).
+    LeakyRelu(alpha = 0.2) = "leaky_relu" => |x, alpha| x.leaky_relu(alpha);
+    /// x, or alpha (e^x - 1) below 0.
+    Elu(alpha = 1.0) = "elu" => |x, alpha| x.elu(alpha);
+    /// Scaled ELU (Klambauer et al. 2017): `scale * elu(x, alpha)` with the self-normalizing
+    /// constants alpha = 1.6732632423543772, scale = 1.0507009873554805 (Keras's and PyTorch's).
+    Selu = "selu" => |x| x.selu();
+    /// Exact GELU.
+    Gelu = "gelu" => |x| x.gelu();
+    /// GELU, tanh approximation.
+    GeluTanh = "gelu_tanh" => |x| x.gelu_tanh();
+    /// ln(1 + e^x).
+    Softplus = "softplus" => |x| x.softplus();
+    /// Softmax over the last axis.
+    Softmax = "softmax" => |x| x.softmax(-1);
+    /// Log-softmax over the last axis.
+    LogSoftmax = "log_softmax" => |x| x.log_softmax(-1);
+    /// Clip to [-1, 1].
+    HardTanh = "hard_tanh" => |x| x.hard_tanh();
+    /// cos(x).
+    Cos = "cos" => |x| x.cos();
+    /// x sigmoid(x) (swish).
+    Silu = "silu" | "swish" => |x| x.silu();
+    /// Mish (Misra 2019): `x * tanh(softplus(x))`.
+    Mish = "mish" => |x| x.mish();
+    /// The perceptron's unit step (no gradient).
+    Step = "step" => |x| x.step();
 }
 
 /// A spec's activation: its name (`activation = "relu"`).
