@@ -30,6 +30,13 @@ print("huber(delta=0.5)", repr(sum(huber(p - t, 0.5) for p, t in flat) / len(fla
 eps = 1e-7
 clip = lambda p: min(max(p, eps), 1 - eps)
 print("bce", repr(-sum(t * math.log(clip(p)) + (1 - t) * math.log(1 - clip(p)) for p, t in flat) / len(flat)))
+# keras.losses.kl_divergence: both clipped to [1e-7, 1], summed over the last axis, mean over rows.
+kclip = lambda v: min(max(v, eps), 1.0)
+dist_p = [[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]]
+dist_t = [[0.1, 0.6, 0.3], [1.0, 0.0, 0.0]]
+print("kl_divergence", repr(sum(sum(kclip(t) * math.log(kclip(t) / kclip(p)) for p, t in zip(pr, tr)) for pr, tr in zip(dist_p, dist_t)) / 2))
+# keras.losses.hinge: 0/1 targets become -1/1; mean of max(1 - y p, 0).
+print("hinge", repr(sum(max(1 - (2 * t - 1) * p, 0.0) for p, t in flat) / len(flat)))
 logits = [[2.0, -1.0, 0.5], [-0.3, 0.8, 1.5]]
 labels = [0, 2]
 def log_softmax(row):

@@ -175,109 +175,176 @@ pub fn sparse_categorical_crossentropy_from_logits<T: Element>(
     logits.log_softmax(-1)?.gather(&labels)?.mean()?.neg()
 }
 
-/// A loss by name, as `compile` and the spec file take it (Keras names).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Loss {
+/// KL divergence, Keras's `kl_divergence`: `mean_n sum_c y log(y / p)` over the last axis, both
+/// clipped to `[1e-7, 1]` (so a zero target contributes nothing and a zero prediction is finite).
+///
+/// # Errors
+/// When the shapes differ or the batch is empty.
+pub fn kl_divergence<T: Element>(prob: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
+    ensure_same_shape("kl_divergence", prob, target)?;
+    let y = target.clamp(EPSILON, 1.0)?;
+    let p = prob.clamp(EPSILON, 1.0)?;
+    y.mul(&y.log()?.sub(&p.log()?)?)?.sum_axis(-1, false)?.mean()
+}
+
+/// Hinge loss, Keras's `hinge`: `mean(max(1 - y p, 0))` with targets in {-1, 1}; targets given
+/// as 0/1 (every one of them) are read as -1/1, as Keras does.
+///
+/// # Errors
+/// When the shapes differ or the batch is empty.
+pub fn hinge<T: Element>(pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
+    ensure_same_shape("hinge", pred, target)?;
+    let binary = target.data().iter().all(|&v| v == T::zero() || v == T::one());
+    let signed = if binary { target.mul_scalar(2.0)?.add_scalar(-1.0)? } else { target.clone() };
+    signed.mul(pred)?.neg()?.add_scalar(1.0)?.relu()?.mean()
+}
+
+/// A loss parameter read from the spec's loss table (`delta = 0.5`, `from_logits = true`).
+trait LossParam: Sized {
+    fn read(f: &mut crate::config::Fields<'_>, key: &str, default: Self) -> std::result::Result<Self, String>;
+}
+
+impl LossParam for f64 {
+    fn read(f: &mut crate::config::Fields<'_>, key: &str, default: f64) -> std::result::Result<f64, String> {
+        f.f64(key, default)
+    }
+}
+
+impl LossParam for bool {
+    fn read(f: &mut crate::config::Fields<'_>, key: &str, default: bool) -> std::result::Result<bool, String> {
+        f.bool(key, default)
+    }
+}
+
+/// The one table of losses: variant (with its parameters and Keras's defaults), names (the
+/// first canonical), whether it trains a classifier, and what it computes. The enum, `NAMES`,
+/// `from_name`, `name`, `is_classifier`, `compute` and the spec reader are generated from it:
+/// adding a loss is its function above and one row.
+macro_rules! losses {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $({ $($(#[$fdoc:meta])* $field:ident: $fty:ty = $default:expr),* $(,)? })?
+            = $name:literal $(| $alias:literal)*, classifier: $classifier:literal
+            => |$p:ident, $t:ident| $compute:expr;
+    )*) => {
+        /// A loss by name, as `compile` and the spec file take it (Keras names).
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Loss {
+            $( $(#[$doc])* $variant $({ $($(#[$fdoc])* $field: $fty),* })?, )*
+        }
+
+        impl Loss {
+            /// Every name [`Loss::from_name`] accepts.
+            pub const NAMES: &'static [&'static str] = &[$($name, $($alias,)*)*];
+
+            /// The loss of a prediction batch against its targets.
+            ///
+            /// # Errors
+            /// As the underlying function.
+            pub fn compute<T: Element>(&self, pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
+                match *self {
+                    $( Loss::$variant $({ $($field),* })? => { let ($p, $t) = (pred, target); $compute } )*
+                }
+            }
+
+            /// The loss named as in Keras (`"mse"`, `"sparse_categorical_crossentropy"`, ...), with
+            /// Keras's defaults (cross-entropies on probabilities).
+            ///
+            /// # Errors
+            /// When the name is unknown (the message lists the known ones).
+            pub fn from_name(name: &str) -> Result<Loss> {
+                match name {
+                    $( $name $(| $alias)* => Ok(Loss::$variant $({ $($field: $default),* })?), )*
+                    other => Err(Error::invalid(
+                        "loss",
+                        format!("unknown loss {other:?} (expected one of: {})", Loss::NAMES.join(", ")),
+                    )),
+                }
+            }
+
+            /// The loss `kind` with its parameters read from a spec table (unread keys are left
+            /// for the caller to refuse).
+            pub(crate) fn read(kind: &str, f: &mut crate::config::Fields<'_>) -> std::result::Result<Loss, String> {
+                let _ = &f;
+                let loss = match kind {
+                    $( $name $(| $alias)* => Loss::$variant $({ $($field: LossParam::read(f, stringify!($field), $default)?),* })?, )*
+                    other => return Err(Loss::from_name(other).err().map(|e| e.to_string()).unwrap_or_default()),
+                };
+                loss.validate().map_err(|e| e.to_string())?;
+                Ok(loss)
+            }
+
+            /// Whether the loss trains a classifier (its outputs are class scores).
+            pub fn is_classifier(&self) -> bool {
+                match self {
+                    $( Loss::$variant { .. } => $classifier, )*
+                }
+            }
+
+            /// The canonical name.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Loss::$variant { .. } => $name, )*
+                }
+            }
+        }
+    };
+}
+
+losses! {
     /// [`mse`].
-    MeanSquaredError,
+    MeanSquaredError = "mse" | "mean_squared_error", classifier: false => |p, t| mse(p, t);
     /// [`mae`].
-    MeanAbsoluteError,
+    MeanAbsoluteError = "mae" | "mean_absolute_error", classifier: false => |p, t| mae(p, t);
     /// [`huber`] with its `delta` (Keras's default 1.0).
     Huber {
-        /// Where the quadratic part ends.
-        delta: f64,
-    },
+        /// Where the quadratic part ends (> 0).
+        delta: f64 = 1.0,
+    } = "huber", classifier: false => |p, t| huber(p, t, delta);
     /// [`binary_crossentropy`], or [`binary_crossentropy_from_logits`].
     BinaryCrossentropy {
         /// Whether predictions are logits rather than probabilities.
-        from_logits: bool,
-    },
+        from_logits: bool = false,
+    } = "binary_crossentropy", classifier: true => |p, t| if from_logits {
+        binary_crossentropy_from_logits(p, t)
+    } else {
+        binary_crossentropy(p, t)
+    };
     /// [`categorical_crossentropy`], or [`categorical_crossentropy_from_logits`].
     CategoricalCrossentropy {
         /// Whether predictions are logits rather than probabilities.
-        from_logits: bool,
-    },
+        from_logits: bool = false,
+    } = "categorical_crossentropy", classifier: true => |p, t| if from_logits {
+        categorical_crossentropy_from_logits(p, t)
+    } else {
+        categorical_crossentropy(p, t)
+    };
     /// [`sparse_categorical_crossentropy`], or its `from_logits` form.
     SparseCategoricalCrossentropy {
         /// Whether predictions are logits rather than probabilities.
-        from_logits: bool,
-    },
+        from_logits: bool = false,
+    } = "sparse_categorical_crossentropy", classifier: true => |p, t| if from_logits {
+        sparse_categorical_crossentropy_from_logits(p, t)
+    } else {
+        sparse_categorical_crossentropy(p, t)
+    };
+    /// [`kl_divergence`] between target and predicted distributions.
+    KlDivergence = "kl_divergence" | "kld", classifier: false => |p, t| kl_divergence(p, t);
+    /// [`hinge`], for scores against -1/1 (or 0/1) targets.
+    Hinge = "hinge", classifier: false => |p, t| hinge(p, t);
 }
 
 impl Loss {
-    /// Every name [`Loss::from_name`] accepts.
-    pub const NAMES: &'static [&'static str] = &[
-        "mse",
-        "mean_squared_error",
-        "mae",
-        "mean_absolute_error",
-        "huber",
-        "binary_crossentropy",
-        "categorical_crossentropy",
-        "sparse_categorical_crossentropy",
-    ];
-
-    /// The loss of a prediction batch against its targets.
+    /// Checks the parameters' ranges (Huber's `delta` > 0).
     ///
     /// # Errors
-    /// As the underlying function.
-    pub fn compute<T: Element>(&self, pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<T>> {
+    /// Naming the parameter and its value.
+    pub fn validate(&self) -> Result<()> {
         match *self {
-            Loss::MeanSquaredError => mse(pred, target),
-            Loss::MeanAbsoluteError => mae(pred, target),
-            Loss::Huber { delta } => huber(pred, target, delta),
-            Loss::BinaryCrossentropy { from_logits: false } => binary_crossentropy(pred, target),
-            Loss::BinaryCrossentropy { from_logits: true } => binary_crossentropy_from_logits(pred, target),
-            Loss::CategoricalCrossentropy { from_logits: false } => categorical_crossentropy(pred, target),
-            Loss::CategoricalCrossentropy { from_logits: true } => categorical_crossentropy_from_logits(pred, target),
-            Loss::SparseCategoricalCrossentropy { from_logits: false } => sparse_categorical_crossentropy(pred, target),
-            Loss::SparseCategoricalCrossentropy { from_logits: true } => {
-                sparse_categorical_crossentropy_from_logits(pred, target)
+            Loss::Huber { delta } if !(delta.is_finite() && delta > 0.0) => {
+                Err(Error::invalid("loss", format!("huber key `delta` must be > 0, got {delta}")))
             }
-        }
-    }
-
-    /// The loss named as in Keras (`"mse"`, `"sparse_categorical_crossentropy"`, ...), on
-    /// probabilities.
-    ///
-    /// # Errors
-    /// When the name is unknown (the message lists the known ones).
-    pub fn from_name(name: &str) -> Result<Loss> {
-        Ok(match name {
-            "mse" | "mean_squared_error" => Loss::MeanSquaredError,
-            "mae" | "mean_absolute_error" => Loss::MeanAbsoluteError,
-            "huber" => Loss::Huber { delta: 1.0 },
-            "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits: false },
-            "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits: false },
-            "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy { from_logits: false },
-            other => {
-                return Err(Error::invalid(
-                    "loss",
-                    format!("unknown loss {other:?} (expected one of: {})", Loss::NAMES.join(", ")),
-                ))
-            }
-        })
-    }
-
-    /// Whether the loss trains a classifier (a cross-entropy).
-    pub fn is_classifier(&self) -> bool {
-        matches!(
-            self,
-            Loss::BinaryCrossentropy { .. }
-                | Loss::CategoricalCrossentropy { .. }
-                | Loss::SparseCategoricalCrossentropy { .. }
-        )
-    }
-
-    /// The canonical name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Loss::MeanSquaredError => "mse",
-            Loss::MeanAbsoluteError => "mae",
-            Loss::Huber { .. } => "huber",
-            Loss::BinaryCrossentropy { .. } => "binary_crossentropy",
-            Loss::CategoricalCrossentropy { .. } => "categorical_crossentropy",
-            Loss::SparseCategoricalCrossentropy { .. } => "sparse_categorical_crossentropy",
+            _ => Ok(()),
         }
     }
 }

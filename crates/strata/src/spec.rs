@@ -217,17 +217,7 @@ impl TryFrom<Value> for LossField {
     type Error = String;
     fn try_from(value: Value) -> std::result::Result<Self, String> {
         let (kind, mut f) = Fields::new("loss", value)?;
-        let loss = match Loss::from_name(&kind).map_err(|e| e.to_string())? {
-            Loss::Huber { delta } => Loss::Huber { delta: f.f64_where("delta", delta, |v| v > 0.0, "> 0")? },
-            Loss::BinaryCrossentropy { .. } => Loss::BinaryCrossentropy { from_logits: f.bool("from_logits", false)? },
-            Loss::CategoricalCrossentropy { .. } => {
-                Loss::CategoricalCrossentropy { from_logits: f.bool("from_logits", false)? }
-            }
-            Loss::SparseCategoricalCrossentropy { .. } => {
-                Loss::SparseCategoricalCrossentropy { from_logits: f.bool("from_logits", false)? }
-            }
-            other => other,
-        };
+        let loss = Loss::read(&kind, &mut f)?;
         f.done(&kind)?;
         Ok(LossField(loss))
     }

@@ -204,6 +204,16 @@ fn table() -> Vec<Case> {
         case!(None, "sparse_categorical_crossentropy logits", &[&[&[33, 4]], &[&[1, 4]]], R, |t| {
             loss::sparse_categorical_crossentropy_from_logits(&t[0], &labels(t[0].dims()[0], 4))
         }),
+        // Probabilities from a softmax, against a fixed distribution (the clip is inactive there).
+        case!(None, "kl_divergence", &[&[&[33, 4]], &[&[1, 4]]], R, |t| {
+            let target = t[0].mul_scalar(0.0)?.add(&Tensor::from_f64(&[0.1, 0.2, 0.3, 0.4], [4])?)?;
+            loss::kl_divergence(&t[0].softmax(-1)?, &target)
+        }),
+        // Scores against -1/1 targets; margins near the kink are measure zero for random inputs.
+        case!(None, "hinge", &[&[&[33, 2]], &[&[1, 2]]], R, |t| loss::hinge(
+            &t[0],
+            &t[0].gt_scalar(0.0).mul_scalar(2.0)?.add_scalar(-1.0)?.mul_scalar(-1.0)?
+        )),
     ]
 }
 

@@ -61,3 +61,15 @@ fn every_activation_is_documented_and_checked() {
         }
     }
 }
+
+/// The loss table is the one list of loss names: each is documented in docs/spec.md.
+#[test]
+fn every_loss_is_documented() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
+    let row = docs.lines().find(|l| l.starts_with("| `loss` |")).unwrap();
+    for name in strata::loss::Loss::NAMES {
+        assert!(row.contains(&format!("`{name}`")), "docs/spec.md's loss row lacks {name:?}");
+        let canonical = strata::loss::Loss::from_name(name).unwrap().name();
+        assert!(strata::loss::Loss::NAMES.contains(&canonical), "{name} resolves to an unlisted {canonical}");
+    }
+}

@@ -62,6 +62,11 @@ fn losses_match_reference_values() {
     assert_close(&[loss::mse(&pred, &target).unwrap().item().unwrap()], &[0.12666666666666668], 1e-14, "mse");
     assert_close(&[loss::mae(&pred, &target).unwrap().item().unwrap()], &[0.3], 1e-14, "mae");
     assert_close(&[loss::huber(&pred, &target, 0.5).unwrap().item().unwrap()], &[0.0625], 1e-14, "huber");
+    assert_close(&[loss::hinge(&pred, &target).unwrap().item().unwrap()], &[0.6333333333333334], 1e-14, "hinge");
+    let dist_p = t(&[0.2, 0.5, 0.3, 0.6, 0.3, 0.1], &[2, 3]);
+    let dist_t = t(&[0.1, 0.6, 0.3, 1.0, 0.0, 0.0], &[2, 3]);
+    let kl = loss::kl_divergence(&dist_p, &dist_t).unwrap().item().unwrap();
+    assert_close(&[kl], &[0.27545048341151424], 1e-12, "kl_divergence");
     assert_close(
         &[loss::binary_crossentropy(&pred, &target).unwrap().item().unwrap()],
         &[0.3999962398337826],
