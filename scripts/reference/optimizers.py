@@ -83,6 +83,26 @@ def adadelta(lr=0.001, rho=0.95, eps=1e-7):
         w = [wi - lr * di for wi, di in zip(w, d)]
     return w
 
+def adamax(lr=0.001, b1=0.9, b2=0.999, eps=1e-7):
+    # torch.optim.Adamax: u = max(b2 u, |g| + eps); w -= lr / (1 - b1^t) * m / u
+    w = list(w0); m = [0.0] * 3; u = [0.0] * 3
+    for t in range(1, STEPS + 1):
+        g = grad(w)
+        m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(m, g)]
+        u = [max(b2 * ui, abs(gi) + eps) for ui, gi in zip(u, g)]
+        w = [wi - lr / (1 - b1 ** t) * mi / ui for wi, mi, ui in zip(w, m, u)]
+    return w
+
+def lion(lr=0.001, b1=0.9, b2=0.99):
+    # Chen et al. 2023, Algorithm 2 (keras.optimizers.Lion): sign of the interpolation, then momentum.
+    sign = lambda x: (x > 0) - (x < 0)
+    w = list(w0); m = [0.0] * 3
+    for t in range(STEPS):
+        g = grad(w)
+        w = [wi - lr * sign(b1 * mi + (1 - b1) * gi) for wi, mi, gi in zip(w, m, g)]
+        m = [b2 * mi + (1 - b2) * gi for mi, gi in zip(m, g)]
+    return w
+
 cases = {
     "sgd": sgd(lr=0.1),
     "sgd_momentum": sgd(lr=0.1, momentum=0.9),
@@ -95,6 +115,8 @@ cases = {
     "rmsprop_centered_momentum": rmsprop(lr=0.1, centered=True, momentum=0.5),
     "adagrad": adagrad(lr=0.1),
     "adadelta": adadelta(lr=1.0),
+    "adamax": adamax(lr=0.1),
+    "lion": lion(lr=0.4, b1=0.5, b2=0.9),  # large enough steps that signs flip
 }
 for k, w in cases.items():
     print(f'("{k}", [{", ".join(repr(x) for x in w)}]),')

@@ -118,3 +118,31 @@ impl<'a> Fields<'a> {
         }
     }
 }
+
+/// A value a config reads from its table by key, with a default: what `read_keys!` and the
+/// loss table read (every hyper-parameter is a number or a flag).
+pub(crate) trait ConfigValue: Sized {
+    fn read(f: &mut Fields<'_>, key: &str, default: Self) -> std::result::Result<Self, String>;
+}
+
+impl ConfigValue for f64 {
+    fn read(f: &mut Fields<'_>, key: &str, default: f64) -> std::result::Result<f64, String> {
+        f.f64(key, default)
+    }
+}
+
+impl ConfigValue for bool {
+    fn read(f: &mut Fields<'_>, key: &str, default: bool) -> std::result::Result<bool, String> {
+        f.bool(key, default)
+    }
+}
+
+/// `read_keys!(f, Sgd { learning_rate, momentum })`: the struct with each field read from `f`
+/// under its own name, its `Default` where absent (Keras's key names are the field names).
+macro_rules! read_keys {
+    ($f:expr, $ty:ident { $($field:ident),* $(,)? }) => {{
+        let defaults = $ty::default();
+        $ty { $($field: $crate::config::ConfigValue::read($f, stringify!($field), defaults.$field)?,)* }
+    }};
+}
+pub(crate) use read_keys;

@@ -199,23 +199,6 @@ pub fn hinge<T: Element>(pred: &Tensor<T>, target: &Tensor<T>) -> Result<Tensor<
     signed.mul(pred)?.neg()?.add_scalar(1.0)?.relu()?.mean()
 }
 
-/// A loss parameter read from the spec's loss table (`delta = 0.5`, `from_logits = true`).
-trait LossParam: Sized {
-    fn read(f: &mut crate::config::Fields<'_>, key: &str, default: Self) -> std::result::Result<Self, String>;
-}
-
-impl LossParam for f64 {
-    fn read(f: &mut crate::config::Fields<'_>, key: &str, default: f64) -> std::result::Result<f64, String> {
-        f.f64(key, default)
-    }
-}
-
-impl LossParam for bool {
-    fn read(f: &mut crate::config::Fields<'_>, key: &str, default: bool) -> std::result::Result<bool, String> {
-        f.bool(key, default)
-    }
-}
-
 /// The one table of losses: variant (with its parameters and Keras's defaults), names (the
 /// first canonical), whether it trains a classifier, and what it computes. The enum, `NAMES`,
 /// `from_name`, `name`, `is_classifier`, `compute` and the spec reader are generated from it:
@@ -267,7 +250,7 @@ macro_rules! losses {
             pub(crate) fn read(kind: &str, f: &mut crate::config::Fields<'_>) -> std::result::Result<Loss, String> {
                 let _ = &f;
                 let loss = match kind {
-                    $( $name $(| $alias)* => Loss::$variant $({ $($field: LossParam::read(f, stringify!($field), $default)?),* })?, )*
+                    $( $name $(| $alias)* => Loss::$variant $({ $($field: crate::config::ConfigValue::read(f, stringify!($field), $default)?),* })?, )*
                     other => return Err(Loss::from_name(other).err().map(|e| e.to_string()).unwrap_or_default()),
                 };
                 loss.validate().map_err(|e| e.to_string())?;

@@ -8,7 +8,7 @@ use crate::config::Fields;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::nn::LayerConfig;
-use crate::optim::{Adadelta, Adagrad, Adam, Clip, Nadam, OptimizerConfig, RmsProp, Schedule, Sgd};
+use crate::optim::{Clip, OptimizerConfig, Schedule};
 use crate::train::Metric;
 use serde::Deserialize;
 use std::path::Path;
@@ -127,42 +127,7 @@ impl TryFrom<Value> for OptimizerField {
     type Error = String;
     fn try_from(value: Value) -> std::result::Result<Self, String> {
         let (kind, mut f) = Fields::new("optimizer", value)?;
-        let defaults = OptimizerConfig::from_name(&kind).map_err(|e| e.to_string())?;
-        let config = match defaults {
-            OptimizerConfig::Sgd(d) => OptimizerConfig::Sgd(Sgd {
-                learning_rate: f.f64("learning_rate", d.learning_rate)?,
-                momentum: f.f64("momentum", d.momentum)?,
-                nesterov: f.bool("nesterov", d.nesterov)?,
-            }),
-            OptimizerConfig::Adam(d) => OptimizerConfig::Adam(adam_from(&mut f, d)?),
-            OptimizerConfig::AdamW { adam, weight_decay } => OptimizerConfig::AdamW {
-                adam: adam_from(&mut f, adam)?,
-                weight_decay: f.f64("weight_decay", weight_decay)?,
-            },
-            OptimizerConfig::Nadam(d) => OptimizerConfig::Nadam(Nadam {
-                learning_rate: f.f64("learning_rate", d.learning_rate)?,
-                beta_1: f.f64("beta_1", d.beta_1)?,
-                beta_2: f.f64("beta_2", d.beta_2)?,
-                epsilon: f.f64("epsilon", d.epsilon)?,
-            }),
-            OptimizerConfig::RmsProp(d) => OptimizerConfig::RmsProp(RmsProp {
-                learning_rate: f.f64("learning_rate", d.learning_rate)?,
-                rho: f.f64("rho", d.rho)?,
-                momentum: f.f64("momentum", d.momentum)?,
-                epsilon: f.f64("epsilon", d.epsilon)?,
-                centered: f.bool("centered", d.centered)?,
-            }),
-            OptimizerConfig::Adagrad(d) => OptimizerConfig::Adagrad(Adagrad {
-                learning_rate: f.f64("learning_rate", d.learning_rate)?,
-                initial_accumulator_value: f.f64("initial_accumulator_value", d.initial_accumulator_value)?,
-                epsilon: f.f64("epsilon", d.epsilon)?,
-            }),
-            OptimizerConfig::Adadelta(d) => OptimizerConfig::Adadelta(Adadelta {
-                learning_rate: f.f64("learning_rate", d.learning_rate)?,
-                rho: f.f64("rho", d.rho)?,
-                epsilon: f.f64("epsilon", d.epsilon)?,
-            }),
-        };
+        let config = OptimizerConfig::read(&kind, &mut f)?;
         let clip = match (f.opt_f64("clipvalue")?, f.opt_f64("clipnorm")?, f.opt_f64("global_clipnorm")?) {
             (None, None, None) => None,
             (Some(v), None, None) => Some(Clip::Value(v)),
@@ -178,16 +143,6 @@ impl TryFrom<Value> for OptimizerField {
         schedule.as_ref().map_or(Ok(()), Schedule::validate).map_err(|e| e.to_string())?;
         Ok(OptimizerField { config, clip, schedule })
     }
-}
-
-fn adam_from(f: &mut Fields<'_>, d: Adam) -> std::result::Result<Adam, String> {
-    Ok(Adam {
-        learning_rate: f.f64("learning_rate", d.learning_rate)?,
-        beta_1: f.f64("beta_1", d.beta_1)?,
-        beta_2: f.f64("beta_2", d.beta_2)?,
-        epsilon: f.f64("epsilon", d.epsilon)?,
-        amsgrad: f.bool("amsgrad", d.amsgrad)?,
-    })
 }
 
 fn schedule_from(value: Value) -> std::result::Result<Schedule, String> {
@@ -642,7 +597,7 @@ callbacks = [ { type = "early_stopping", monitor = "val_loss", patience = 10, re
     fn the_issue_spec_parses_as_written() {
         let spec = Spec::parse(LECTURE_SPEC, Path::new("iris.toml")).unwrap();
         assert_eq!(spec.model.layers.len(), 4);
-        assert_eq!(spec.compile.optimizer.config, OptimizerConfig::Sgd(Sgd::new(0.01)));
+        assert_eq!(spec.compile.optimizer.config, OptimizerConfig::Sgd(crate::optim::Sgd::new(0.01)));
         assert_eq!(spec.compile.loss.0, Loss::MeanSquaredError);
         assert_eq!(
             spec.fit.callbacks[0].0,

@@ -73,3 +73,13 @@ fn every_loss_is_documented() {
         assert!(strata::loss::Loss::NAMES.contains(&canonical), "{name} resolves to an unlisted {canonical}");
     }
 }
+
+/// The optimizer table is the one list of optimizer names: each is documented in docs/spec.md.
+#[test]
+fn every_optimizer_is_documented() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
+    let row = docs.lines().find(|l| l.starts_with("| `optimizer` |")).unwrap();
+    for name in strata::optim::OptimizerConfig::NAMES {
+        assert!(row.contains(&format!("`{name}`")), "docs/spec.md's optimizer row lacks {name:?}");
+    }
+}

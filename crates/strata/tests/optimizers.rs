@@ -3,7 +3,9 @@
 //! independently of strata (numbers pasted below).
 
 use strata::nn::Param;
-use strata::optim::{Adadelta, Adagrad, Adam, Clip, Nadam, OptimizerConfig, RmsProp, Schedule, Sgd};
+use strata::optim::{
+    Adadelta, Adagrad, Adam, AdamW, Adamax, Clip, Lion, Nadam, OptimizerConfig, RmsProp, Schedule, Sgd,
+};
 use strata::Tensor;
 
 const A: [f64; 3] = [1.0, 3.0, 0.5];
@@ -61,7 +63,7 @@ fn optimizers_follow_the_published_rules() {
         ),
         (
             "adamw",
-            OptimizerConfig::AdamW { adam: adam(0.1), weight_decay: 0.004 },
+            OptimizerConfig::AdamW(AdamW { adam: adam(0.1), weight_decay: 0.004 }),
             [0.5264163942258486, -1.5002090954480356, 0.7976160722096222],
         ),
         (
@@ -94,7 +96,21 @@ fn optimizers_follow_the_published_rules() {
             OptimizerConfig::Adadelta(Adadelta { learning_rate: 1.0, ..Adadelta::default() }),
             [0.9928196428551822, -1.9928017597436165, 0.30720243605293257],
         ),
+        (
+            "adamax",
+            OptimizerConfig::Adamax(Adamax { learning_rate: 0.1, ..Adamax::default() }),
+            [0.6001837819335385, -1.5310123656919872, 0.7864006298410071],
+        ),
+        (
+            "lion",
+            OptimizerConfig::Lion(Lion { learning_rate: 0.4, beta_1: 0.5, beta_2: 0.9 }),
+            [0.6, -1.1102230246251565e-16, 2.3],
+        ),
     ];
+    // The table covers every registered optimizer.
+    for name in OptimizerConfig::NAMES {
+        assert!(cases.iter().any(|(case, _, _)| case.starts_with(name)), "no trajectory for {name}");
+    }
     for (name, config, want) in cases {
         let got = run(config, None, 5);
         for (g, w) in got.iter().zip(want) {

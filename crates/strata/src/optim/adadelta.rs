@@ -30,6 +30,18 @@ impl Adadelta {
     }
 }
 
+impl super::OptimizerKind for Adadelta {
+    fn read(f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String> {
+        Ok(crate::config::read_keys!(f, Adadelta { learning_rate, rho, epsilon }))
+    }
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+    fn rule<T: Element>(&self) -> Result<(Box<dyn UpdateRule<T>>, f64)> {
+        Ok((Box::new(self.validated()?), 0.0))
+    }
+}
+
 impl<T: Element> UpdateRule<T> for Adadelta {
     fn slots(&self) -> usize {
         2

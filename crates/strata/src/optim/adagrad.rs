@@ -30,6 +30,18 @@ impl Adagrad {
     }
 }
 
+impl super::OptimizerKind for Adagrad {
+    fn read(f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String> {
+        Ok(crate::config::read_keys!(f, Adagrad { learning_rate, initial_accumulator_value, epsilon }))
+    }
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+    fn rule<T: Element>(&self) -> Result<(Box<dyn UpdateRule<T>>, f64)> {
+        Ok((Box::new(self.validated()?), 0.0))
+    }
+}
+
 impl<T: Element> UpdateRule<T> for Adagrad {
     fn slots(&self) -> usize {
         1

@@ -41,6 +41,18 @@ impl Adam {
     }
 }
 
+impl super::OptimizerKind for Adam {
+    fn read(f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String> {
+        Ok(crate::config::read_keys!(f, Adam { learning_rate, beta_1, beta_2, epsilon, amsgrad }))
+    }
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+    fn rule<T: Element>(&self) -> Result<(Box<dyn UpdateRule<T>>, f64)> {
+        Ok((Box::new(self.validated()?), 0.0))
+    }
+}
+
 impl<T: Element> UpdateRule<T> for Adam {
     fn slots(&self) -> usize {
         if self.amsgrad {

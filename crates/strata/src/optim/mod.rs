@@ -8,6 +8,9 @@
 mod adadelta;
 mod adagrad;
 mod adam;
+mod adamax;
+mod adamw;
+mod lion;
 mod nadam;
 mod rmsprop;
 mod schedule;
@@ -16,6 +19,9 @@ mod sgd;
 pub use adadelta::Adadelta;
 pub use adagrad::Adagrad;
 pub use adam::Adam;
+pub use adamax::Adamax;
+pub use adamw::AdamW;
+pub use lion::Lion;
 pub use nadam::Nadam;
 pub use rmsprop::RmsProp;
 pub use schedule::Schedule;
@@ -61,68 +67,121 @@ impl Clip {
     }
 }
 
-/// An optimizer by name and hyper-parameters: what `compile` and the spec take.
-#[derive(Clone, Debug, PartialEq)]
-pub enum OptimizerConfig {
+/// An update rule's config: Keras's defaults (`Default`), its spec keys, its rate, and its
+/// checked rule. Each optimizer implements it in its own file; [`OptimizerConfig`] dispatches.
+pub(crate) trait OptimizerKind: Default {
+    /// The config from a spec table's keys (Keras's names), defaults for the rest. Unread keys
+    /// are left for the caller, which refuses them listing the accepted ones.
+    ///
+    /// # Errors
+    /// When a value has the wrong type.
+    fn read(f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String>;
+
+    /// The base learning rate.
+    fn learning_rate(&self) -> f64;
+
+    /// The validated rule and its decoupled weight decay (0 for all but AdamW).
+    ///
+    /// # Errors
+    /// When a hyper-parameter is out of range (names it and its value).
+    fn rule<T: Element>(&self) -> Result<(Box<dyn UpdateRule<T>>, f64)>;
+}
+
+/// The one table of optimizers: the variant, its config type (one file each) and its name.
+/// The enum, `NAMES`, `from_name`, `learning_rate`, the spec reader and the rule are generated
+/// from it: adding an optimizer is its file and one row.
+macro_rules! optimizer_kinds {
+    ($( $(#[$doc:meta])* $variant:ident($config:ty) = $name:literal, )*) => {
+        /// An optimizer by name and hyper-parameters: what `compile` and the spec take.
+        #[derive(Clone, PartialEq)]
+        pub enum OptimizerConfig {
+            $( $(#[$doc])* $variant($config), )*
+        }
+
+        /// `Sgd(Sgd { .. })` for each, as derived, but AdamW as its own struct (the variant it
+        /// was): checkpoints compare optimizer settings by this text.
+        impl std::fmt::Debug for OptimizerConfig {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                #[allow(unreachable_patterns)]
+                match self {
+                    OptimizerConfig::AdamW(c) => write!(f, "{c:?}"),
+                    $( OptimizerConfig::$variant(c) => f.debug_tuple(stringify!($variant)).field(c).finish(), )*
+                }
+            }
+        }
+
+        impl OptimizerConfig {
+            /// Every name [`OptimizerConfig::from_name`] accepts.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// The optimizer called `name` with Keras's defaults.
+            ///
+            /// # Errors
+            /// When the name is unknown.
+            pub fn from_name(name: &str) -> Result<Self> {
+                match name {
+                    $( $name => Ok(OptimizerConfig::$variant(<$config>::default())), )*
+                    other => Err(Error::invalid(
+                        "optimizer",
+                        format!("unknown optimizer {other:?} (expected one of: {})", Self::NAMES.join(", ")),
+                    )),
+                }
+            }
+
+            /// The optimizer `kind` with its hyper-parameters read from a spec table.
+            pub(crate) fn read(kind: &str, f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String> {
+                match kind {
+                    $( $name => Ok(OptimizerConfig::$variant(<$config as OptimizerKind>::read(f)?)), )*
+                    other => Err(OptimizerConfig::from_name(other).err().map(|e| e.to_string()).unwrap_or_default()),
+                }
+            }
+
+            /// The learning rate.
+            pub fn learning_rate(&self) -> f64 {
+                match self {
+                    $( OptimizerConfig::$variant(c) => c.learning_rate(), )*
+                }
+            }
+
+            fn rule<T: Element>(&self) -> Result<(Box<dyn UpdateRule<T>>, f64)> {
+                match self {
+                    $( OptimizerConfig::$variant(c) => c.rule(), )*
+                }
+            }
+        }
+
+        $(
+            impl From<$config> for OptimizerConfig {
+                fn from(c: $config) -> Self {
+                    OptimizerConfig::$variant(c)
+                }
+            }
+        )*
+    };
+}
+
+optimizer_kinds! {
     /// Stochastic gradient descent, optionally with (Nesterov) momentum.
-    Sgd(Sgd),
+    Sgd(Sgd) = "sgd",
     /// Adam (and AMSGrad).
-    Adam(Adam),
+    Adam(Adam) = "adam",
     /// Adam with decoupled weight decay (Loshchilov & Hutter): `w -= lr * weight_decay * w` each step.
-    AdamW {
-        /// The Adam part.
-        adam: Adam,
-        /// Decay factor (Keras's default 0.004).
-        weight_decay: f64,
-    },
+    AdamW(AdamW) = "adamw",
     /// Nadam.
-    Nadam(Nadam),
+    Nadam(Nadam) = "nadam",
     /// RMSProp.
-    RmsProp(RmsProp),
+    RmsProp(RmsProp) = "rmsprop",
     /// Adagrad.
-    Adagrad(Adagrad),
+    Adagrad(Adagrad) = "adagrad",
     /// Adadelta.
-    Adadelta(Adadelta),
+    Adadelta(Adadelta) = "adadelta",
+    /// Adamax (Adam with the infinity norm).
+    Adamax(Adamax) = "adamax",
+    /// Lion (sign of an interpolated momentum).
+    Lion(Lion) = "lion",
 }
 
 impl OptimizerConfig {
-    /// Every name [`OptimizerConfig::from_name`] accepts.
-    pub const NAMES: &'static [&'static str] = &["sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad", "adadelta"];
-
-    /// The optimizer called `name` with Keras's defaults.
-    ///
-    /// # Errors
-    /// When the name is unknown.
-    pub fn from_name(name: &str) -> Result<Self> {
-        Ok(match name {
-            "sgd" => OptimizerConfig::Sgd(Sgd::default()),
-            "adam" => OptimizerConfig::Adam(Adam::default()),
-            "adamw" => OptimizerConfig::AdamW { adam: Adam::default(), weight_decay: 0.004 },
-            "nadam" => OptimizerConfig::Nadam(Nadam::default()),
-            "rmsprop" => OptimizerConfig::RmsProp(RmsProp::default()),
-            "adagrad" => OptimizerConfig::Adagrad(Adagrad::default()),
-            "adadelta" => OptimizerConfig::Adadelta(Adadelta::default()),
-            other => {
-                return Err(Error::invalid(
-                    "optimizer",
-                    format!("unknown optimizer {other:?} (expected one of: {})", Self::NAMES.join(", ")),
-                ))
-            }
-        })
-    }
-
-    /// The learning rate.
-    pub fn learning_rate(&self) -> f64 {
-        match self {
-            OptimizerConfig::Sgd(o) => o.learning_rate,
-            OptimizerConfig::Adam(o) | OptimizerConfig::AdamW { adam: o, .. } => o.learning_rate,
-            OptimizerConfig::Nadam(o) => o.learning_rate,
-            OptimizerConfig::RmsProp(o) => o.learning_rate,
-            OptimizerConfig::Adagrad(o) => o.learning_rate,
-            OptimizerConfig::Adadelta(o) => o.learning_rate,
-        }
-    }
-
     /// Build the driver.
     ///
     /// # Errors
@@ -136,18 +195,7 @@ impl OptimizerConfig {
                 format!("learning_rate must be finite in {} and >= 0, got {lr}", std::any::type_name::<T>()),
             ));
         }
-        let (rule, weight_decay): (Box<dyn UpdateRule<T>>, f64) = match self {
-            OptimizerConfig::Sgd(o) => (Box::new(o.validated()?), 0.0),
-            OptimizerConfig::Adam(o) => (Box::new(o.validated()?), 0.0),
-            OptimizerConfig::AdamW { adam, weight_decay } => {
-                check_range("adamw", "weight_decay", *weight_decay, *weight_decay >= 0.0, ">= 0")?;
-                (Box::new(adam.validated()?), *weight_decay)
-            }
-            OptimizerConfig::Nadam(o) => (Box::new(o.validated()?), 0.0),
-            OptimizerConfig::RmsProp(o) => (Box::new(o.validated()?), 0.0),
-            OptimizerConfig::Adagrad(o) => (Box::new(o.validated()?), 0.0),
-            OptimizerConfig::Adadelta(o) => (Box::new(o.validated()?), 0.0),
-        };
+        let (rule, weight_decay) = self.rule::<T>()?;
         Ok(Optimizer {
             rule,
             config: self.clone(),

@@ -37,6 +37,18 @@ impl Nadam {
     }
 }
 
+impl super::OptimizerKind for Nadam {
+    fn read(f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String> {
+        Ok(crate::config::read_keys!(f, Nadam { learning_rate, beta_1, beta_2, epsilon }))
+    }
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+    fn rule<T: Element>(&self) -> Result<(Box<dyn UpdateRule<T>>, f64)> {
+        Ok((Box::new(self.validated()?), 0.0))
+    }
+}
+
 impl<T: Element> UpdateRule<T> for Nadam {
     fn slots(&self) -> usize {
         2

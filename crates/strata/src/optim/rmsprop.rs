@@ -35,6 +35,18 @@ impl RmsProp {
     }
 }
 
+impl super::OptimizerKind for RmsProp {
+    fn read(f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String> {
+        Ok(crate::config::read_keys!(f, RmsProp { learning_rate, rho, momentum, epsilon, centered }))
+    }
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+    fn rule<T: Element>(&self) -> Result<(Box<dyn UpdateRule<T>>, f64)> {
+        Ok((Box::new(self.validated()?), 0.0))
+    }
+}
+
 impl<T: Element> UpdateRule<T> for RmsProp {
     fn slots(&self) -> usize {
         3

@@ -34,6 +34,18 @@ impl Sgd {
     }
 }
 
+impl super::OptimizerKind for Sgd {
+    fn read(f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String> {
+        Ok(crate::config::read_keys!(f, Sgd { learning_rate, momentum, nesterov }))
+    }
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+    fn rule<T: Element>(&self) -> Result<(Box<dyn UpdateRule<T>>, f64)> {
+        Ok((Box::new(self.validated()?), 0.0))
+    }
+}
+
 impl<T: Element> UpdateRule<T> for Sgd {
     fn slots(&self) -> usize {
         usize::from(self.momentum > 0.0)
