@@ -159,3 +159,15 @@ fn bad_hyper_parameters_are_named() {
     let err = OptimizerConfig::from_name("adamm").err().unwrap().to_string();
     assert!(err.contains("adamm") && err.contains("adam"), "{err}");
 }
+
+/// Checkpoints compare optimizer settings by their debug text: the registry keeps the text the
+/// enum derived before it (AdamW was a struct variant), so older checkpoints still resume.
+#[test]
+fn optimizer_settings_text_is_unchanged() {
+    let text = |name| format!("{:?}", OptimizerConfig::from_name(name).unwrap());
+    assert_eq!(
+        text("adamw"),
+        "AdamW { adam: Adam { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false }, weight_decay: 0.004 }"
+    );
+    assert_eq!(text("sgd"), "Sgd(Sgd { learning_rate: 0.01, momentum: 0.0, nesterov: false })");
+}
