@@ -42,6 +42,7 @@ pub mod train;
 
 pub use autograd::{gradcheck, no_grad, GradcheckConfig, GradcheckReport, Gradients};
 pub use error::{Error, Result};
+pub use ops::{AfterLinear, FusedActivation};
 pub use shape::Shape;
 pub use tensor::{Element, Tensor, TensorId};
 pub use threads::{num_threads, set_num_threads};

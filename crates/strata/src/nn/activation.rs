@@ -168,3 +168,19 @@ impl<T: Element> Layer<T> for ActivationLayer {
         &self.name
     }
 }
+
+/// A dense layer's activation, fused into its linear op where the op can (ReLU, sigmoid, tanh).
+impl<T: Element> crate::ops::AfterLinear<T> for Activation {
+    fn fused(&self) -> Option<crate::ops::FusedActivation> {
+        use crate::ops::FusedActivation;
+        match self {
+            Activation::Relu => Some(FusedActivation::Relu),
+            Activation::Sigmoid => Some(FusedActivation::Sigmoid),
+            Activation::Tanh => Some(FusedActivation::Tanh),
+            _ => None,
+        }
+    }
+    fn apply_unfused(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        self.apply(x)
+    }
+}

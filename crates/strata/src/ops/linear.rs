@@ -11,9 +11,32 @@
 use super::matmul::{gemm_append, MatRef};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
-use crate::nn::Activation;
 use crate::shape::Shape;
 use crate::tensor::{pool, Element, Tensor};
+
+/// What [`Tensor::linear_activation`] applies to the product: an activation that says whether
+/// it is one of the three the op fuses, and how to apply itself otherwise. `nn::Activation`
+/// implements it (ops know nothing of layers: the dependency runs from nn to ops).
+pub trait AfterLinear<T: Element> {
+    /// The fused form, when there is one.
+    fn fused(&self) -> Option<FusedActivation>;
+    /// The activation applied as ops of its own.
+    ///
+    /// # Errors
+    /// As its ops.
+    fn apply_unfused(&self, x: &Tensor<T>) -> Result<Tensor<T>>;
+}
+
+/// An activation whose derivative is a function of its output, applied inside the linear op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FusedActivation {
+    /// max(x, 0).
+    Relu,
+    /// The logistic sigmoid.
+    Sigmoid,
+    /// tanh.
+    Tanh,
+}
 
 impl<T: Element> Tensor<T> {
     /// The affine map's output buffer, shape and inputs, after the checks.
@@ -74,13 +97,10 @@ impl<T: Element> Tensor<T> {
         &self,
         weight: &Tensor<T>,
         bias: Option<&Tensor<T>>,
-        activation: Activation,
+        activation: impl AfterLinear<T>,
     ) -> Result<Tensor<T>> {
-        let fused = match activation {
-            Activation::Relu => Fused::Relu,
-            Activation::Sigmoid => Fused::Sigmoid,
-            Activation::Tanh => Fused::Tanh,
-            other => return other.apply(&self.linear(weight, bias)?),
+        let Some(fused) = activation.fused() else {
+            return activation.apply_unfused(&self.linear(weight, bias)?);
         };
         let (mut out, shape, inputs) = self.affine(weight, bias)?;
         fused.apply(&mut out, bias.map(Tensor::data));
@@ -121,15 +141,7 @@ impl<T: Element> Backward<T> for Linear {
     }
 }
 
-/// An activation whose derivative is a function of its output, applied inside the linear op.
-#[derive(Clone, Copy)]
-enum Fused {
-    Relu,
-    Sigmoid,
-    Tanh,
-}
-
-impl Fused {
+impl FusedActivation {
     // NOTE: one loop per activation with the choice outside it, and selects rather than
     // branches on the sign, so each loop vectorizes; a branch per element mispredicts half the
     // time on a ReLU's outputs (it cost a fifth of lecture 000's step).
@@ -139,9 +151,9 @@ impl Fused {
     /// through ReLU).
     fn apply<T: Element>(self, values: &mut [T], bias: Option<&[T]>) {
         match self {
-            Fused::Relu => add_bias_then(values, bias, |v| if v <= T::zero() { T::zero() } else { v }),
-            Fused::Sigmoid => add_bias_then(values, bias, super::unary::sigmoid_of),
-            Fused::Tanh => add_bias_then(values, bias, T::tanh),
+            FusedActivation::Relu => add_bias_then(values, bias, |v| if v <= T::zero() { T::zero() } else { v }),
+            FusedActivation::Sigmoid => add_bias_then(values, bias, super::unary::sigmoid_of),
+            FusedActivation::Tanh => add_bias_then(values, bias, T::tanh),
         }
     }
 
@@ -149,15 +161,17 @@ impl Fused {
     fn backward<T: Element>(self, g: &[T], y: &[T]) -> Vec<T> {
         let pairs = g.iter().zip(y);
         match self {
-            Fused::Relu => pool::collect(g.len(), pairs.map(|(&g, &y)| if y > T::zero() { g } else { T::zero() })),
-            Fused::Sigmoid => pool::collect(g.len(), pairs.map(|(&g, &y)| g * y * (T::one() - y))),
-            Fused::Tanh => pool::collect(g.len(), pairs.map(|(&g, &y)| g * (T::one() - y * y))),
+            FusedActivation::Relu => {
+                pool::collect(g.len(), pairs.map(|(&g, &y)| if y > T::zero() { g } else { T::zero() }))
+            }
+            FusedActivation::Sigmoid => pool::collect(g.len(), pairs.map(|(&g, &y)| g * y * (T::one() - y))),
+            FusedActivation::Tanh => pool::collect(g.len(), pairs.map(|(&g, &y)| g * (T::one() - y * y))),
         }
     }
 }
 
 struct FusedLinear {
-    activation: Fused,
+    activation: FusedActivation,
 }
 impl<T: Element> Backward<T> for FusedLinear {
     fn name(&self) -> &'static str {

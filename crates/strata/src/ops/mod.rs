@@ -5,6 +5,7 @@ mod binary;
 mod compare;
 mod index;
 mod linear;
+pub use linear::{AfterLinear, FusedActivation};
 mod loss;
 mod matmul;
 #[cfg(target_arch = "x86_64")]

@@ -369,7 +369,7 @@ pub struct ClassificationReport {
     pub support: Vec<usize>,
     /// Correct predictions over all rows (0 when there is none).
     pub accuracy: f64,
-    /// Class names for [`ClassificationReport::table`] and `Display` (indices when empty).
+    /// Class names for its `Display` table (indices when empty).
     pub class_names: Vec<String>,
 }
 
