@@ -1,0 +1,80 @@
+//! The figures a run directory gets besides its learning curves.
+// Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+
+/// The figures a run's data calls for: a scatter of 2-feature data coloured by class, the
+/// decision regions of a 2-input classifier, and for images a grid of samples and of test
+/// predictions.
+pub(super) fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>) -> Result<()> {
+    let classes_of = |x: &Tensor<f32>| -> Result<Vec<usize>> {
+        let p = model.predict(x, 1024)?;
+        Ok(if p.dims().get(1) == Some(&1) {
+            p.data().iter().map(|&v| usize::from(v > 0.5)).collect()
+        } else {
+            crate::train::metrics::argmax_rows(&p)?
+        })
+    };
+    let classifier = model.loss().is_classifier();
+    if let (Some((labels, names)), [f0, f1]) = (&data.colors, data.feature_names.as_slice()) {
+        let mut panels = vec![("Input variables X", &data.x_train_raw, [f0.as_str(), f1.as_str()])];
+        if let (false, [t0, t1]) = (classifier, data.target_names.as_slice()) {
+            panels.push(("Output variables Y", &data.y_train, [t0.as_str(), t1.as_str()]));
+        }
+        crate::plot::scatter_by_class(&panels, labels, names, &run_dir.join("data.png"))?;
+        if classifier {
+            let predict = |g: &Tensor<f32>| classes_of(&data.scaler.transform(g)?);
+            crate::plot::decision_regions(
+                &data.x_train_raw,
+                labels,
+                names,
+                [f0, f1],
+                predict,
+                &run_dir.join("decision_regions.png"),
+            )?;
+        }
+    }
+    if let (3, Some(names)) = (data.x_train.rank(), &data.class_names) {
+        let name = |v: f32| names.get(v as usize).cloned().unwrap_or_else(|| v.to_string());
+        let shown = data.x_train.dims()[0].min(25);
+        let samples = data.x_train.slice_batch(0, shown)?;
+        let captions: Vec<String> = data.y_train.data()[..shown].iter().map(|&v| name(v)).collect();
+        crate::plot::image_grid(
+            &samples,
+            &captions,
+            "Training images and their classes",
+            &[],
+            &run_dir.join("samples.png"),
+        )?;
+        if let Some((x, y)) = &data.test {
+            let shown = x.dims()[0].min(25);
+            let images = x.slice_batch(0, shown)?;
+            let predicted = classes_of(&images)?;
+            let pairs: Vec<(usize, usize)> = predicted.iter().zip(y.data()).map(|(&p, &t)| (p, t as usize)).collect();
+            let captions: Vec<String> =
+                pairs.iter().map(|&(p, t)| format!("{} / {}", name(p as f32), name(t as f32))).collect();
+            let wrong: Vec<bool> = pairs.iter().map(|(p, t)| p != t).collect();
+            let errors = wrong.iter().filter(|&&w| w).count();
+            let title = format!("Test images: predicted / true ({errors} of {shown} wrong, in red)");
+            crate::plot::image_grid(&images, &captions, &title, &wrong, &run_dir.join("predictions.png"))?;
+        }
+    }
+    if let Some((x, y)) = &data.test {
+        if classifier {
+            let (matrix, names) = confusion_of(model, x, y, data.class_names.as_deref(), 1024)?;
+            crate::plot::confusion_matrix(&matrix, &names, &run_dir.join("confusion_matrix.png"))?;
+        } else {
+            let predicted = model.predict(x, 1024)?;
+            if predicted.shape() == y.shape() && predicted.rank() == 2 {
+                crate::plot::predicted_vs_true(
+                    &predicted,
+                    y,
+                    &data.target_names,
+                    &run_dir.join("predicted_vs_true.png"),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
