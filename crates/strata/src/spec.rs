@@ -240,44 +240,7 @@ impl Default for FitSpec {
     }
 }
 
-/// A callback from the spec.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CallbackSpec {
-    /// EarlyStopping.
-    EarlyStopping {
-        /// Logged value to watch.
-        monitor: String,
-        /// Epochs without improvement.
-        patience: usize,
-        /// Smallest improvement.
-        min_delta: f64,
-        /// Restore the best weights at the end.
-        restore_best_weights: bool,
-    },
-    /// ReduceLROnPlateau.
-    ReduceLrOnPlateau {
-        /// Logged value to watch.
-        monitor: String,
-        /// Multiplier.
-        factor: f64,
-        /// Epochs without improvement.
-        patience: usize,
-        /// Floor of the rate.
-        min_lr: f64,
-        /// Smallest improvement (Keras's default 1e-4).
-        min_delta: f64,
-    },
-    /// TerminateOnNaN.
-    TerminateOnNan,
-    /// ModelCheckpoint into the run directory: `best.safetensors`, or with `save_best_only =
-    /// false` `checkpoint.safetensors` after every epoch.
-    ModelCheckpoint {
-        /// Logged value to watch.
-        monitor: String,
-        /// Save only on improvement (default true).
-        save_best_only: bool,
-    },
-}
+pub use crate::train::callback_kinds::CallbackSpec;
 
 /// One entry of `fit.callbacks`.
 #[derive(Clone, Debug, Deserialize)]
@@ -288,31 +251,7 @@ impl TryFrom<Value> for CallbackField {
     type Error = String;
     fn try_from(value: Value) -> std::result::Result<Self, String> {
         let (kind, mut f) = Fields::new("callback", value)?;
-        let spec = match kind.as_str() {
-            "early_stopping" => CallbackSpec::EarlyStopping {
-                monitor: f.string("monitor", "val_loss")?,
-                patience: f.u64("patience", 0)? as usize,
-                min_delta: f.f64_where("min_delta", 0.0, |v| v >= 0.0, ">= 0")?,
-                restore_best_weights: f.bool("restore_best_weights", false)?,
-            },
-            "reduce_lr_on_plateau" => CallbackSpec::ReduceLrOnPlateau {
-                monitor: f.string("monitor", "val_loss")?,
-                factor: f.f64_where("factor", 0.1, |v| v > 0.0 && v < 1.0, "in (0, 1)")?,
-                patience: f.u64("patience", 10)? as usize,
-                min_lr: f.f64_where("min_lr", 0.0, |v| v >= 0.0, ">= 0")?,
-                min_delta: f.f64_where("min_delta", 1e-4, |v| v >= 0.0, ">= 0")?,
-            },
-            "terminate_on_nan" => CallbackSpec::TerminateOnNan,
-            "model_checkpoint" => CallbackSpec::ModelCheckpoint {
-                monitor: f.string("monitor", "val_loss")?,
-                save_best_only: f.bool("save_best_only", true)?,
-            },
-            other => {
-                return Err(format!(
-                    "unknown callback {other:?} (expected one of: early_stopping, reduce_lr_on_plateau, terminate_on_nan, model_checkpoint)"
-                ))
-            }
-        };
+        let spec = CallbackSpec::read(&kind, &mut f)?;
         f.done(&kind)?;
         Ok(CallbackField(spec))
     }

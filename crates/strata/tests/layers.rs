@@ -83,3 +83,13 @@ fn every_optimizer_is_documented() {
         assert!(row.contains(&format!("`{name}`")), "docs/spec.md's optimizer row lacks {name:?}");
     }
 }
+
+/// The callback table is the one list of callback types a spec can name: each is documented.
+#[test]
+fn every_spec_callback_is_documented() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
+    let row = docs.lines().find(|l| l.starts_with("| `callbacks` |")).unwrap();
+    for name in strata::spec::CallbackSpec::NAMES {
+        assert!(row.contains(&format!("`{name}`")), "docs/spec.md's callbacks row lacks {name:?}");
+    }
+}

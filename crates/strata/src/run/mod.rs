@@ -17,9 +17,7 @@ use crate::nn::Sequential;
 use crate::spec::{CallbackSpec, DataSpec, Spec};
 use crate::tensor::Tensor;
 use crate::train::metrics::{classification_report, confusion_matrix, row_classes, ClassificationReport};
-use crate::train::{
-    Callback, EarlyStopping, Evaluation, FitConfig, History, Model, ModelCheckpoint, ReduceLrOnPlateau, TerminateOnNaN,
-};
+use crate::train::{Callback, Evaluation, FitConfig, History, Model};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -365,12 +363,7 @@ fn absolute(path: &Path) -> PathBuf {
 fn check_monitors(spec: &Spec, model: &Model<f32>, validation: bool) -> Result<()> {
     let logged = model.log_names(validation);
     for (i, callback) in spec.fit.callbacks.iter().enumerate() {
-        let monitor = match &callback.0 {
-            CallbackSpec::EarlyStopping { monitor, .. }
-            | CallbackSpec::ReduceLrOnPlateau { monitor, .. }
-            | CallbackSpec::ModelCheckpoint { monitor, save_best_only: true } => monitor,
-            _ => continue,
-        };
+        let Some(monitor) = callback.0.monitor() else { continue };
         crate::train::check_monitor(&format!("{}: fit.callbacks[{i}]", spec.origin.display()), monitor, &logged)?;
     }
     Ok(())
@@ -445,35 +438,7 @@ fn remove_if_present(path: &Path) -> Result<()> {
 }
 
 fn make_callbacks(spec: &Spec, run_dir: &Path, verbose: bool) -> Vec<Box<dyn Callback<f32>>> {
-    spec.fit
-        .callbacks
-        .iter()
-        .map(|c| -> Box<dyn Callback<f32>> {
-            match &c.0 {
-                CallbackSpec::EarlyStopping { monitor, patience, min_delta, restore_best_weights } => {
-                    let mut es =
-                        EarlyStopping::new(monitor.clone(), *patience).restore_best_weights(*restore_best_weights);
-                    (es.min_delta, es.verbose) = (*min_delta, verbose);
-                    Box::new(es)
-                }
-                CallbackSpec::ReduceLrOnPlateau { monitor, factor, patience, min_lr, min_delta } => {
-                    let mut r = ReduceLrOnPlateau::new(monitor.clone());
-                    (r.factor, r.patience, r.min_lr, r.min_delta, r.verbose) =
-                        (*factor, *patience, *min_lr, *min_delta, verbose);
-                    Box::new(r)
-                }
-                CallbackSpec::TerminateOnNan => Box::new(TerminateOnNaN),
-                CallbackSpec::ModelCheckpoint { monitor, save_best_only: true } => {
-                    Box::new(ModelCheckpoint::best_only(run_dir.join("best.safetensors"), monitor.clone()))
-                }
-                CallbackSpec::ModelCheckpoint { monitor, save_best_only: false } => {
-                    let mut every = ModelCheckpoint::best_only(run_dir.join("checkpoint.safetensors"), monitor.clone());
-                    every.save_best_only = false;
-                    Box::new(every)
-                }
-            }
-        })
-        .collect()
+    spec.fit.callbacks.iter().map(|c| c.0.build(run_dir, verbose)).collect()
 }
 
 /// `runs/<spec stem>-<UTC yyyymmdd-hhmmss>`, with a suffix if that exists already.

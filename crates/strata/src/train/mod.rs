@@ -1,5 +1,6 @@
 //! Training, Keras-style: `compile` a network into a [`Model`], then `fit`, `evaluate`, `predict`.
 
+pub mod callback_kinds;
 pub mod callbacks;
 pub(crate) mod checkpoint;
 mod history;
