@@ -6,91 +6,74 @@ use crate::error::{Error, Result};
 use crate::loss::{class_indices, Loss};
 use crate::tensor::{Element, Tensor};
 
-/// A metric tracked during `fit` and reported by `evaluate`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
+/// The one table of metric names: the variant and its names (the first is the key it logs
+/// under when named explicitly; aliases after it). The enum, `NAMES`, `from_name` and `name`
+/// are generated from it; what each computes is in [`Metric::batch_total`] and the
+/// accumulator, whose matches the compiler checks for every variant.
+macro_rules! metrics {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal $(| $alias:literal)*; )*) => {
+        /// A metric tracked during `fit` and reported by `evaluate`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Metric {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Metric {
+            /// Every name [`Metric::from_name`] accepts.
+            pub const NAMES: &'static [&'static str] = &[$($name, $($alias,)*)*];
+
+            /// The metric called `name`.
+            ///
+            /// # Errors
+            /// When the name is unknown.
+            pub fn from_name(name: &str) -> Result<Metric> {
+                match name {
+                    $( $name $(| $alias)* => Ok(Metric::$variant), )*
+                    other => Err(Error::invalid(
+                        "metric",
+                        format!("unknown metric {other:?} (expected one of: {})", Self::NAMES.join(", ")),
+                    )),
+                }
+            }
+
+            /// The key in `History` and in `evaluate`'s results.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Metric::$variant => $name, )*
+                }
+            }
+        }
+    };
+}
+
+metrics! {
     /// Accuracy of the kind the loss implies (resolved at `compile`).
-    Accuracy,
+    Accuracy = "accuracy" | "acc";
     /// Thresholded at 0.5 against 0/1 targets.
-    BinaryAccuracy,
+    BinaryAccuracy = "binary_accuracy";
     /// Argmax of prediction against argmax of one-hot targets.
-    CategoricalAccuracy,
+    CategoricalAccuracy = "categorical_accuracy";
     /// Argmax of prediction against class indices.
-    SparseCategoricalAccuracy,
+    SparseCategoricalAccuracy = "sparse_categorical_accuracy";
     /// Mean squared error.
-    MeanSquaredError,
+    MeanSquaredError = "mse" | "mean_squared_error";
     /// Mean absolute error.
-    MeanAbsoluteError,
+    MeanAbsoluteError = "mae" | "mean_absolute_error";
     /// TP / (TP + FP): of one output unit thresholded at 0.5 (Keras's `Precision`), or the
     /// macro mean over the classes of an argmax classifier.
-    Precision,
+    Precision = "precision";
     /// TP / (TP + FN), binary or macro-averaged as [`Metric::Precision`].
-    Recall,
+    Recall = "recall";
     /// Harmonic mean of precision and recall, binary or macro-averaged (Keras's
     /// `F1Score(average="macro")`, `threshold=0.5` for one unit).
-    F1Score,
+    F1Score = "f1_score";
     /// Area under the ROC curve, computed exactly from every score of the epoch (Keras's `AUC`
     /// approximates it with 200 thresholds); for several classes the macro mean of one-vs-rest
     /// AUCs over the classes that have both positive and negative rows.
-    Auc,
+    Auc = "auc";
 }
 
 impl Metric {
-    /// Every name [`Metric::from_name`] accepts.
-    pub const NAMES: &'static [&'static str] = &[
-        "accuracy",
-        "binary_accuracy",
-        "categorical_accuracy",
-        "sparse_categorical_accuracy",
-        "mse",
-        "mae",
-        "precision",
-        "recall",
-        "f1_score",
-        "auc",
-    ];
-
-    /// The metric called `name`.
-    ///
-    /// # Errors
-    /// When the name is unknown.
-    pub fn from_name(name: &str) -> Result<Metric> {
-        Ok(match name {
-            "accuracy" | "acc" => Metric::Accuracy,
-            "binary_accuracy" => Metric::BinaryAccuracy,
-            "categorical_accuracy" => Metric::CategoricalAccuracy,
-            "sparse_categorical_accuracy" => Metric::SparseCategoricalAccuracy,
-            "mse" | "mean_squared_error" => Metric::MeanSquaredError,
-            "mae" | "mean_absolute_error" => Metric::MeanAbsoluteError,
-            "precision" => Metric::Precision,
-            "recall" => Metric::Recall,
-            "f1_score" => Metric::F1Score,
-            "auc" => Metric::Auc,
-            other => {
-                return Err(Error::invalid(
-                    "metric",
-                    format!("unknown metric {other:?} (expected one of: {})", Self::NAMES.join(", ")),
-                ))
-            }
-        })
-    }
-
-    /// The key in `History` and in `evaluate`'s results.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Metric::Accuracy => "accuracy",
-            Metric::BinaryAccuracy => "binary_accuracy",
-            Metric::CategoricalAccuracy => "categorical_accuracy",
-            Metric::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
-            Metric::MeanSquaredError => "mse",
-            Metric::MeanAbsoluteError => "mae",
-            Metric::Precision => "precision",
-            Metric::Recall => "recall",
-            Metric::F1Score => "f1_score",
-            Metric::Auc => "auc",
-        }
-    }
-
     /// `Accuracy` made concrete as Keras 3's `compile` does, from the output's last dimension
     /// and the loss: one output unit is binary accuracy (threshold 0.5), whatever the loss; a
     /// binary cross-entropy over several units (multi-label) is binary accuracy per unit; a

@@ -1,5 +1,7 @@
-//! Every layer kind through `nn::check_layer` (shapes, parameter count, f64 gradients of input
-//! and parameters, save/load, wrong shapes), and every registered kind documented.
+//! The registries: every layer kind through `nn::check_layer` (shapes, parameter count, f64
+//! gradients of input and parameters, save/load, wrong shapes), and every registered name of
+//! each table (layers, activations, losses, optimizers, spec callbacks, metrics) documented in
+//! docs/spec.md.
 
 use strata::nn::{
     check_layer, Activation, DenseConfig, DropConnectConfig, DropoutConfig, FlattenConfig, Initializer, LayerConfig,
@@ -91,5 +93,16 @@ fn every_spec_callback_is_documented() {
     let row = docs.lines().find(|l| l.starts_with("| `callbacks` |")).unwrap();
     for name in strata::spec::CallbackSpec::NAMES {
         assert!(row.contains(&format!("`{name}`")), "docs/spec.md's callbacks row lacks {name:?}");
+    }
+}
+
+/// The metric table is the one list of metric names: each is documented in docs/spec.md.
+#[test]
+fn every_metric_is_documented() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
+    let row = docs.lines().find(|l| l.starts_with("| `metrics` |")).unwrap();
+    for name in strata::train::Metric::NAMES {
+        assert!(row.contains(&format!("`{name}`")), "docs/spec.md's metrics row lacks {name:?}");
+        assert!(strata::train::Metric::from_name(name).is_ok(), "{name}");
     }
 }
