@@ -103,3 +103,14 @@ macro_rules! ensure {
         }
     };
 }
+
+/// Checks a setting's range (and that it is finite), with a message naming who takes it, the
+/// setting and its value: the one range check of optimizers, schedules, regularizers and
+/// callbacks.
+pub(crate) fn check_range(who: &str, name: &str, value: f64, ok: bool, expected: &str) -> Result<()> {
+    if ok && value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::invalid(who, format!("{name} must be {expected}, got {value}")))
+    }
+}

@@ -58,27 +58,22 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> Resu
         return file.flush().map_err(io);
     }
     let tmp = dir.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
-    let mut produced = Ok(());
-    let result = (|| {
-        let mut file = std::io::BufWriter::new(File::create(&tmp)?);
-        produced = write(&mut file);
-        if produced.is_err() {
-            return Ok(());
-        }
-        let file = file.into_inner().map_err(std::io::IntoInnerError::into_error)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
+    let result = (|| -> Result<()> {
+        let mut file = std::io::BufWriter::new(File::create(&tmp).map_err(io)?);
+        write(&mut file)?;
+        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        fs::rename(&tmp, path).map_err(io)?;
         // The rename is durable only once the directory entry is.
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
         Ok(())
     })();
-    if result.is_err() || produced.is_err() {
+    if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result.map_err(io)?;
-    produced
+    result
 }
 
 use crate::nn::Network;
@@ -111,6 +106,17 @@ pub(crate) fn le_bytes<T: Element>(values: &[T]) -> Vec<u8> {
 }
 
 /// The safetensors element type of `T`.
+/// The little-endian values of a tensor's bytes, refused (naming the tensor, the index and the
+/// value) when one is NaN or infinite: a non-finite weight or optimizer buffer would make every
+/// prediction NaN (and a class label of it), so weights files and checkpoints both read through it.
+pub(crate) fn finite_values<T: Element>(bytes: &[u8], name: &str) -> std::result::Result<Vec<T>, String> {
+    let values: Vec<T> = bytes.chunks_exact(T::BYTES).map(T::read_le).collect();
+    match values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((at, v)) => Err(format!("tensor '{name}' holds a non-finite value {v} at flat index {at}")),
+        None => Ok(values),
+    }
+}
+
 pub(crate) fn dtype_of<T: Element>() -> Dtype {
     if T::BYTES == 4 {
         Dtype::F32
@@ -183,11 +189,7 @@ pub fn load_weights_from_bytes<T: Element>(network: &dyn Network<T>, bytes: &[u8
         if view.shape() != param.shape().dims() {
             return Err(bad(format!("tensor '{name}' has shape {:?}, the parameter {}", view.shape(), param.shape())));
         }
-        let values: Vec<T> = view.data().chunks_exact(T::BYTES).map(T::read_le).collect();
-        // A NaN or infinite weight would make every prediction NaN (and a class label of it).
-        if let Some((at, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(bad(format!("tensor '{name}' holds a non-finite value {v} at flat index {at}")));
-        }
+        let values = finite_values::<T>(view.data(), name).map_err(bad)?;
         loaded.push(Tensor::from_vec(values, view.shape().to_vec())?);
     }
     for ((_, param), values) in named.iter().zip(&loaded) {

@@ -238,20 +238,21 @@ macro_rules! losses {
             pub fn from_name(name: &str) -> Result<Loss> {
                 match name {
                     $( $name $(| $alias)* => Ok(Loss::$variant $({ $($field: $default),* })?), )*
-                    other => Err(Error::invalid(
-                        "loss",
-                        format!("unknown loss {other:?} (expected one of: {})", Loss::NAMES.join(", ")),
-                    )),
+                    other => Err(Loss::unknown(other)),
                 }
+            }
+
+            /// The error for a loss name not in the table (it lists the known ones).
+            fn unknown(name: &str) -> Error {
+                Error::invalid("loss", format!("unknown loss {name:?} (expected one of: {})", Loss::NAMES.join(", ")))
             }
 
             /// The loss `kind` with its parameters read from a spec table (unread keys are left
             /// for the caller to refuse).
             pub(crate) fn read(kind: &str, f: &mut crate::config::Fields<'_>) -> std::result::Result<Loss, String> {
-                let _ = &f;
                 let loss = match kind {
                     $( $name $(| $alias)* => Loss::$variant $({ $($field: crate::config::ConfigValue::read(f, stringify!($field), $default)?),* })?, )*
-                    other => return Err(Loss::from_name(other).err().map(|e| e.to_string()).unwrap_or_default()),
+                    other => return Err(Loss::unknown(other).to_string()),
                 };
                 loss.validate().map_err(|e| e.to_string())?;
                 Ok(loss)

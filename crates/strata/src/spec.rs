@@ -79,6 +79,30 @@ fn yes() -> bool {
     true
 }
 
+impl DataSpec {
+    /// The kind and location of `source` (`csv:FILE` gives `("csv", "FILE")`).
+    ///
+    /// # Errors
+    /// When `source` has no `kind:` prefix (the message says what it must be).
+    pub fn source_kind(&self) -> std::result::Result<(&str, &str), String> {
+        self.source
+            .split_once(':')
+            .ok_or_else(|| format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", self.source))
+    }
+
+    /// What to do with a CSV row with an empty field.
+    ///
+    /// # Errors
+    /// When `missing` is neither "error" nor "drop".
+    pub fn missing_rule(&self) -> std::result::Result<crate::data::table::Missing, String> {
+        match self.missing.as_str() {
+            "error" => Ok(crate::data::table::Missing::Error),
+            "drop" => Ok(crate::data::table::Missing::Drop),
+            other => Err(format!("{other:?} must be \"error\" or \"drop\"")),
+        }
+    }
+}
+
 /// The `[model]` table.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -395,13 +419,16 @@ impl Spec {
     /// The settings whose range depends on other settings, or that serde reads directly: each
     /// error names its key (the caller adds the line).
     fn check_settings(&self) -> std::result::Result<(), (&'static str, String)> {
-        let kind = self.data.source.split_once(':').map_or("", |(kind, _)| kind);
-        if !["builtin", "csv", "idx"].contains(&kind) {
-            return Err(("data.source", format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", self.data.source)));
-        }
-        if !["error", "drop"].contains(&self.data.missing.as_str()) {
-            return Err(("data.missing", format!("{:?} must be \"error\" or \"drop\"", self.data.missing)));
-        }
+        let kind = match self.data.source_kind() {
+            Ok((kind, _)) if ["builtin", "csv", "idx"].contains(&kind) => kind,
+            _ => {
+                return Err((
+                    "data.source",
+                    format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", self.data.source),
+                ))
+            }
+        };
+        self.data.missing_rule().map_err(|m| ("data.missing", m))?;
         if self.data.missing != "error" && kind != "csv" {
             return Err(("data.missing", format!("applies to CSV files only; data.source is {:?}", self.data.source)));
         }

@@ -40,12 +40,28 @@ fn a_reshape_that_cannot_fit_is_refused_naming_the_layer() {
     assert!(e.contains("at most one -1"), "{e}");
 }
 
+/// The line of docs/spec.md that starts with `prefix`.
+fn docs_line(prefix: &str) -> String {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
+    docs.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("docs/spec.md has no {prefix:?} line"))
+        .to_string()
+}
+
+/// Every name of a table appears, in backticks, on its docs/spec.md line.
+fn assert_documented(prefix: &str, names: &[&str]) {
+    let line = docs_line(prefix);
+    for name in names {
+        assert!(line.contains(&format!("`{name}`")), "docs/spec.md's {prefix:?} line lacks {name:?}");
+    }
+}
+
 /// The registry is the one list of layer kinds: each must be documented in docs/spec.md.
 #[test]
 fn every_registered_layer_kind_is_documented() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
     for kind in LayerConfig::TYPES {
-        assert!(docs.contains(&format!("| `{kind}` |")), "docs/spec.md has no row for layer type {kind:?}");
+        docs_line(&format!("| `{kind}` |"));
     }
 }
 
@@ -53,10 +69,8 @@ fn every_registered_layer_kind_is_documented() {
 /// passes check_layer as an Activation layer (SELU and Mish were added as one row each).
 #[test]
 fn every_activation_is_documented_and_checked() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
-    let line = docs.lines().find(|l| l.starts_with("Activations:")).unwrap();
+    assert_documented("Activations:", Activation::NAMES);
     for name in Activation::NAMES {
-        assert!(line.contains(&format!("`{name}`")), "docs/spec.md's Activations line lacks {name:?}");
         let activation = Activation::from_name(name).unwrap();
         if *name != "step" {
             check_layer(activation, &[5]).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -67,10 +81,8 @@ fn every_activation_is_documented_and_checked() {
 /// The loss table is the one list of loss names: each is documented in docs/spec.md.
 #[test]
 fn every_loss_is_documented() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
-    let row = docs.lines().find(|l| l.starts_with("| `loss` |")).unwrap();
+    assert_documented("| `loss` |", strata::loss::Loss::NAMES);
     for name in strata::loss::Loss::NAMES {
-        assert!(row.contains(&format!("`{name}`")), "docs/spec.md's loss row lacks {name:?}");
         let canonical = strata::loss::Loss::from_name(name).unwrap().name();
         assert!(strata::loss::Loss::NAMES.contains(&canonical), "{name} resolves to an unlisted {canonical}");
     }
@@ -79,30 +91,20 @@ fn every_loss_is_documented() {
 /// The optimizer table is the one list of optimizer names: each is documented in docs/spec.md.
 #[test]
 fn every_optimizer_is_documented() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
-    let row = docs.lines().find(|l| l.starts_with("| `optimizer` |")).unwrap();
-    for name in strata::optim::OptimizerConfig::NAMES {
-        assert!(row.contains(&format!("`{name}`")), "docs/spec.md's optimizer row lacks {name:?}");
-    }
+    assert_documented("| `optimizer` |", strata::optim::OptimizerConfig::NAMES);
 }
 
 /// The callback table is the one list of callback types a spec can name: each is documented.
 #[test]
 fn every_spec_callback_is_documented() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
-    let row = docs.lines().find(|l| l.starts_with("| `callbacks` |")).unwrap();
-    for name in strata::spec::CallbackSpec::NAMES {
-        assert!(row.contains(&format!("`{name}`")), "docs/spec.md's callbacks row lacks {name:?}");
-    }
+    assert_documented("| `callbacks` |", strata::spec::CallbackSpec::NAMES);
 }
 
 /// The metric table is the one list of metric names: each is documented in docs/spec.md.
 #[test]
 fn every_metric_is_documented() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/spec.md")).unwrap();
-    let row = docs.lines().find(|l| l.starts_with("| `metrics` |")).unwrap();
+    assert_documented("| `metrics` |", strata::train::Metric::NAMES);
     for name in strata::train::Metric::NAMES {
-        assert!(row.contains(&format!("`{name}`")), "docs/spec.md's metrics row lacks {name:?}");
         assert!(strata::train::Metric::from_name(name).is_ok(), "{name}");
     }
 }

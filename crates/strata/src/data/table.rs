@@ -102,7 +102,7 @@ impl Table {
         // categorical when it holds no number at all (or a model fixes it so); a column mixing
         // both is a mistake in the file (a typo in a number), named by its first text.
         let mut kind_of: Vec<Option<&ColumnKind>> = Vec::new();
-        let mut texts: Vec<Vec<String>> = Vec::new();
+        let mut texts: Vec<Interner> = Vec::new();
         let mut first_text: Vec<Option<(u64, String)>> = Vec::new();
         let mut has_number: Vec<bool> = Vec::new();
         let mut rows: Vec<Vec<f64>> = Vec::new();
@@ -119,7 +119,7 @@ impl Table {
                 }
                 kind_of =
                     columns.iter().map(|name| kinds.iter().find(|(k, _)| k == name).map(|(_, kind)| kind)).collect();
-                texts = vec![Vec::new(); columns.len()];
+                texts = (0..columns.len()).map(|_| Interner::default()).collect();
                 first_text = vec![None; columns.len()];
                 has_number = vec![false; columns.len()];
             }
@@ -159,13 +159,7 @@ impl Table {
                                 return Err(parse_err(line, format!("column {c} is beyond the header")));
                             };
                             first.get_or_insert_with(|| (line, field.to_string()));
-                            match known.iter().position(|t| t == field) {
-                                Some(id) => id as f64,
-                                None => {
-                                    known.push(field.to_string());
-                                    (known.len() - 1) as f64
-                                }
-                            }
+                            known.id(field) as f64
                         }
                     },
                 };
@@ -192,7 +186,7 @@ impl Table {
                 }
                 (None, Some(_)) => {
                     // Text ids in order of appearance become indices of the sorted names.
-                    let seen = texts.get(c).cloned().unwrap_or_default();
+                    let seen = texts.get_mut(c).map(|t| std::mem::take(&mut t.names)).unwrap_or_default();
                     let mut sorted = seen.clone();
                     sorted.sort();
                     let index: Vec<f64> =
@@ -279,6 +273,25 @@ impl Table {
             }
         }
         Tensor::from_vec(data, [rows.len(), cols.len()])
+    }
+}
+
+/// The distinct texts of a column in order of appearance, each looked up in constant time (a
+/// linear search per cell made a column of a million distinct labels quadratic).
+#[derive(Default)]
+struct Interner {
+    names: Vec<String>,
+    ids: std::collections::HashMap<String, usize>,
+}
+
+impl Interner {
+    fn id(&mut self, text: &str) -> usize {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        self.names.push(text.to_string());
+        self.ids.insert(text.to_string(), self.names.len() - 1);
+        self.names.len() - 1
     }
 }
 

@@ -29,12 +29,8 @@ impl Regularizer {
     /// Naming `l1` or `l2` and the value.
     pub fn validate(&self) -> Result<()> {
         let (l1, l2) = self.factors();
-        for (name, v) in [("l1", l1), ("l2", l2)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(crate::Error::invalid("regularizer", format!("{name} must be finite and >= 0, got {v}")));
-            }
-        }
-        Ok(())
+        crate::error::check_range("regularizer", "l1", l1, l1 >= 0.0, "finite and >= 0")?;
+        crate::error::check_range("regularizer", "l2", l2, l2 >= 0.0, "finite and >= 0")
     }
 
     /// `(l1, l2)`, 0 for the one not used.

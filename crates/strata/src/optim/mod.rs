@@ -121,18 +121,23 @@ macro_rules! optimizer_kinds {
             pub fn from_name(name: &str) -> Result<Self> {
                 match name {
                     $( $name => Ok(OptimizerConfig::$variant(<$config>::default())), )*
-                    other => Err(Error::invalid(
-                        "optimizer",
-                        format!("unknown optimizer {other:?} (expected one of: {})", Self::NAMES.join(", ")),
-                    )),
+                    other => Err(Self::unknown(other)),
                 }
+            }
+
+            /// The error for an optimizer name not in the table (it lists the known ones).
+            fn unknown(name: &str) -> Error {
+                Error::invalid(
+                    "optimizer",
+                    format!("unknown optimizer {name:?} (expected one of: {})", Self::NAMES.join(", ")),
+                )
             }
 
             /// The optimizer `kind` with its hyper-parameters read from a spec table.
             pub(crate) fn read(kind: &str, f: &mut crate::config::Fields<'_>) -> std::result::Result<Self, String> {
                 match kind {
                     $( $name => Ok(OptimizerConfig::$variant(<$config as OptimizerKind>::read(f)?)), )*
-                    other => Err(OptimizerConfig::from_name(other).err().map(|e| e.to_string()).unwrap_or_default()),
+                    other => Err(Self::unknown(other).to_string()),
                 }
             }
 
@@ -244,14 +249,7 @@ fn all_finite<T: Element>(values: &[T]) -> bool {
     (lanes.iter().fold(tail, |acc, &l| acc + l)).is_finite()
 }
 
-/// Checks a hyper-parameter's range with a message naming it and its value.
-pub(crate) fn check_range(optimizer: &str, name: &str, value: f64, ok: bool, expected: &str) -> Result<()> {
-    if ok && value.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::invalid(optimizer, format!("{name} must be {expected}, got {value}")))
-    }
-}
+pub(crate) use crate::error::check_range;
 
 /// What [`Optimizer::state`] exports for a checkpoint.
 #[derive(Clone, Debug, PartialEq)]

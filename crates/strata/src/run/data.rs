@@ -65,7 +65,7 @@ pub fn prepare_data_with(spec: &DataSpec, data_path: Option<&Path>, fixed: Fixed
             let table = if kind == "builtin" {
                 Table::builtin(location.to_string_lossy().as_ref())?
             } else {
-                let missing = missing_rule(spec)?;
+                let missing = spec.missing_rule().map_err(|m| Error::invalid("data.missing", m))?;
                 let mut kinds = numeric(&spec.features);
                 if let (Some(names), [target]) = (fixed.class_names, spec.targets.as_slice()) {
                     kinds.push((target.clone(), ColumnKind::Classes(names.to_vec())));
@@ -130,17 +130,7 @@ pub(super) type Split = (
 
 /// The kind and location of `data.source` (`csv:FILE` gives `("csv", "FILE")`).
 pub(super) fn source_kind(spec: &DataSpec) -> Result<(&str, &str)> {
-    spec.source.split_once(':').ok_or_else(|| {
-        Error::invalid("data.source", format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", spec.source))
-    })
-}
-
-pub(super) fn missing_rule(spec: &DataSpec) -> Result<Missing> {
-    match spec.missing.as_str() {
-        "error" => Ok(Missing::Error),
-        "drop" => Ok(Missing::Drop),
-        other => Err(Error::invalid("data.missing", format!("{other:?} must be \"error\" or \"drop\""))),
-    }
+    spec.source_kind().map_err(|m| Error::invalid("data.source", m))
 }
 
 /// Feature columns hold numbers: text in one is a typo, never a class.

@@ -10,7 +10,7 @@
 
 use crate::data::idx::{load_mnist_dir_raw, read_idx, FASHION_MNIST_CLASSES};
 use crate::data::preprocess::{train_test_split, Scaler};
-use crate::data::table::{ColumnKind, Missing, NumericBatches, Table};
+use crate::data::table::{ColumnKind, NumericBatches, Table};
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::nn::Sequential;

@@ -40,7 +40,6 @@ macro_rules! callback_kinds {
             /// The callback `kind` with its keys read from a spec table (unread keys are left
             /// for the caller to refuse, listing the accepted ones).
             pub(crate) fn read(kind: &str, f: &mut Fields<'_>) -> std::result::Result<Self, String> {
-                let _ = &f;
                 let spec = match kind {
                     $( $name => CallbackSpec::$variant $({ $($field: ConfigValue::read(f, stringify!($field), $default)?),* })?, )*
                     other => {
@@ -138,12 +137,8 @@ callback_kinds! {
 impl CallbackSpec {
     /// Checks the ranges: `min_delta` and `min_lr` >= 0, ReduceLROnPlateau's `factor` in (0, 1).
     fn validate(&self) -> std::result::Result<(), String> {
-        let check = |name: &str, v: f64, ok: bool, expected: &str| -> std::result::Result<(), String> {
-            if ok && v.is_finite() {
-                Ok(())
-            } else {
-                Err(format!("callback key `{name}` must be {expected}, got {v}"))
-            }
+        let check = |name: &str, v: f64, ok: bool, expected: &str| {
+            crate::error::check_range("callback", name, v, ok, expected).map_err(|e| e.to_string())
         };
         match *self {
             CallbackSpec::EarlyStopping { min_delta, .. } => check("min_delta", min_delta, min_delta >= 0.0, ">= 0"),

@@ -232,11 +232,7 @@ impl<T: Element> Checkpoint<T> {
         // non-finite gradient is refused before a step): anything else is a damaged file.
         let elements = |name: &str| -> Result<Tensor<T>> {
             let (shape, data) = tensor(name, dtype_of::<T>())?;
-            let values: Vec<T> = data.chunks_exact(T::BYTES).map(T::read_le).collect();
-            if let Some((at, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(bad(format!("tensor '{name}' holds a non-finite value {v} at flat index {at}")));
-            }
-            Tensor::from_vec(values, shape)
+            Tensor::from_vec(crate::io::finite_values::<T>(data, name).map_err(bad)?, shape)
         };
         let learning_rate = f64::from_bits(header.learning_rate_bits);
         if !(learning_rate.is_finite() && learning_rate >= 0.0) {
