@@ -108,3 +108,17 @@ fn every_metric_is_documented() {
         assert!(strata::train::Metric::from_name(name).is_ok(), "{name}");
     }
 }
+
+/// Reshape keeps each sample's elements in row-major order, as Keras's `Reshape` and PyTorch's
+/// `x.reshape(n, 3, -1)` do: for x = arange(12).reshape(2, 6) in float64, torch gives
+/// [[[0, 1], [2, 3], [4, 5]], [[6, 7], [8, 9], [10, 11]]] (the same values in the same order).
+#[test]
+fn reshape_matches_pytorch_row_major_order() {
+    use strata::nn::{Layer, Mode, Network, Sequential};
+    let net = Sequential::<f64>::new([6], 0).add(ReshapeConfig::new([3, -1])).unwrap();
+    let x = strata::Tensor::<f64>::from_f64(&(0..12).map(f64::from).collect::<Vec<_>>(), [2, 6]).unwrap();
+    let y = net.forward(&x, Mode::Infer).unwrap();
+    assert_eq!(y.dims(), &[2, 3, 2]);
+    assert_eq!(y.to_vec(), (0..12).map(f64::from).collect::<Vec<_>>());
+    assert_eq!(net.count_params(), 0, "Reshape has no weights (none in Keras either)");
+}
