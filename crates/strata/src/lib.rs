@@ -17,6 +17,8 @@
 //! assert_eq!(grads.get(&w).unwrap().dims(), &[2, 1]);
 //! ```
 #![warn(missing_docs)]
+// Unsafe code lives in `kernel` alone, which allows it under stricter lints of its own.
+#![deny(unsafe_code)]
 
 pub mod autograd;
 mod config;
@@ -24,6 +26,8 @@ pub mod data;
 pub mod error;
 mod functional;
 pub mod io;
+#[allow(unsafe_code)]
+mod kernel;
 pub mod lectures;
 pub mod loss;
 pub mod memory;
@@ -37,15 +41,14 @@ pub mod rundir;
 pub mod shape;
 pub mod spec;
 pub mod tensor;
-mod threads;
 pub mod train;
 
 pub use autograd::{gradcheck, no_grad, GradcheckConfig, GradcheckReport, Gradients};
 pub use error::{Error, Result};
+pub use kernel::threads::{num_threads, set_num_threads};
 pub use ops::{AfterLinear, FusedActivation};
 pub use shape::Shape;
 pub use tensor::{Element, Tensor, TensorId};
-pub use threads::{num_threads, set_num_threads};
 
 /// The names most programs need: `use strata::prelude::*;`.
 pub mod prelude {

@@ -4,8 +4,9 @@
 
 use crate::autograd::Backward;
 use crate::error::Result;
+use crate::kernel::pool;
 use crate::shape::Shape;
-use crate::tensor::{pool, Element, Tensor};
+use crate::tensor::{Element, Tensor};
 
 /// Apply `f` to each pair of broadcast elements. Shared with the comparison ops.
 pub(crate) fn broadcast_zip<T: Element>(

@@ -6,8 +6,9 @@
 
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
+use crate::kernel::pool;
 use crate::shape::Shape;
-use crate::tensor::{pool, Element, Tensor};
+use crate::tensor::{Element, Tensor};
 
 impl<T: Element> Tensor<T> {
     /// For a `[n, c]` tensor, element `indices[i]` of each row `i`: a `[n]` tensor.
@@ -41,27 +42,12 @@ impl<T: Element> Tensor<T> {
         let width: usize = rest.iter().product();
         let len = indices.len() * width;
         let mut out = pool::take(len);
-        let (x, dst) = (self.data(), crate::threads::SendPtr(out.spare_capacity_mut().as_mut_ptr().cast::<T>()));
-        let copy_columns = |columns: std::ops::Range<usize>| {
-            for (row, &i) in indices.iter().enumerate() {
-                let src = &x[i * width + columns.start..i * width + columns.end];
-                // SAFETY: row `row`'s columns lie inside the `len` spare elements, and the two
-                // halves below write disjoint columns.
-                unsafe { dst.get().add(row * width + columns.start).copy_from_nonoverlapping(src.as_ptr(), src.len()) };
-            }
-        };
-        if crate::threads::num_threads() > 1 && len * T::BYTES >= SPLIT_MIN_BYTES && width >= 64 {
-            // The left and right halves of the rows on the two cores: a batch of rows scattered
-            // over a large dataset is bound by memory latency, which two cores halve, and each
-            // core then holds the half of the inputs that its half of a first dense layer's
-            // product (split along the inputs, ops/matmul.rs) reads.
-            let half = width / 2;
-            crate::threads::join(|| copy_columns(0..half), || copy_columns(half..width));
-        } else {
-            copy_columns(0..width);
-        }
-        // SAFETY: every row's columns 0..width were written above.
-        unsafe { out.set_len(len) };
+        // The left and right halves of the rows on the two cores: a batch of rows scattered
+        // over a large dataset is bound by memory latency, which two cores halve, and each
+        // core then holds the half of the inputs that its half of a first dense layer's
+        // product (split along the inputs, kernel/matmul.rs) reads.
+        let split = len * T::BYTES >= SPLIT_MIN_BYTES && width >= 64;
+        crate::kernel::gather::gather_rows(self.data(), width, indices, &mut out, split);
         let mut dims = vec![indices.len()];
         dims.extend_from_slice(rest);
         Ok(Tensor::from_op(out, Shape::new(dims), &[self], IndexSelect { indices: indices.to_vec() }))

@@ -8,11 +8,12 @@
 //! functions of the output (`y > 0`, `y (1 - y)`, `1 - y²`), so the pre-activation need not be
 //! kept.
 
-use super::matmul::{gemm_append, MatRef};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
+use crate::kernel::matmul::{gemm_append, MatRef};
+use crate::kernel::pool;
 use crate::shape::Shape;
-use crate::tensor::{pool, Element, Tensor};
+use crate::tensor::{Element, Tensor};
 
 /// What [`Tensor::linear_activation`] applies to the product: an activation that says whether
 /// it is one of the three the op fuses, and how to apply itself otherwise. `nn::Activation`

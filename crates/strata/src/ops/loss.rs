@@ -5,8 +5,9 @@
 
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
+use crate::kernel::pool;
 use crate::shape::Shape;
-use crate::tensor::{pool, Element, Tensor};
+use crate::tensor::{Element, Tensor};
 
 impl<T: Element> Tensor<T> {
     /// `mean((self - target)²)` as a scalar: the mean-squared-error loss's forward pass as one

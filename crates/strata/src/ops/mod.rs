@@ -8,8 +8,6 @@ mod linear;
 pub use linear::{AfterLinear, FusedActivation};
 mod loss;
 mod matmul;
-#[cfg(target_arch = "x86_64")]
-mod microkernel;
 mod movement;
 mod reduce;
 mod unary;

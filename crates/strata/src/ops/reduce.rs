@@ -5,8 +5,9 @@
 
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
+use crate::kernel::pool;
 use crate::shape::Shape;
-use crate::tensor::{pool, Element, Tensor};
+use crate::tensor::{Element, Tensor};
 
 /// Sizes of the axes before, at and after `axis`: the tensor is read as [outer, n, inner].
 fn split_at_axis(shape: &Shape, axis: usize) -> (usize, usize, usize) {

@@ -6,7 +6,8 @@
 
 use crate::autograd::Backward;
 use crate::error::Result;
-use crate::tensor::{pool, Element, Tensor};
+use crate::kernel::pool;
+use crate::tensor::{Element, Tensor};
 
 /// One elementwise op: its name, value and derivative (`df(x, y, params)` with `y = f(x)`).
 /// A type per op (not function pointers) so the loops below inline and vectorize.

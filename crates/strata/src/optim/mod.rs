@@ -29,6 +29,7 @@ pub use sgd::Sgd;
 
 use crate::autograd::Gradients;
 use crate::error::{Error, Result};
+use crate::kernel::threads::split_in_two;
 use crate::nn::Param;
 use crate::tensor::{Element, IdMap};
 use std::borrow::Cow;
@@ -227,14 +228,8 @@ const SPLIT_MIN_ELEMENTS: usize = 1 << 15;
 /// into its own core's cache, where the half of the update that follows also runs, so neither
 /// core reads the other's half (reading it all here cost more than the check).
 fn all_finite_split<T: Element>(values: &[T]) -> bool {
-    if crate::threads::num_threads() > 1 && values.len() >= SPLIT_MIN_ELEMENTS {
-        let (first, second) = values.split_at(values.len() / 2);
-        let (mut ok1, mut ok2) = (false, false);
-        crate::threads::join(|| ok1 = all_finite(first), || ok2 = all_finite(second));
-        ok1 && ok2
-    } else {
-        all_finite(values)
-    }
+    let (first, second) = split_in_two(values, values.len() >= SPLIT_MIN_ELEMENTS, all_finite);
+    first && second.unwrap_or(true)
 }
 
 fn all_finite<T: Element>(values: &[T]) -> bool {
@@ -364,7 +359,6 @@ impl<T: Element> Optimizer<T> {
         self.iterations = self.iterations.saturating_add(1);
         let t = self.iterations;
         let decay = T::of(lr * self.weight_decay);
-        let threads = crate::threads::num_threads();
         for (p, g) in trainable.iter().zip(&gradients) {
             let slots = self.slots.entry(p.id()).or_insert_with(|| vec![vec![T::zero(); g.len()]; self.rule.slots()]);
             let rule = &self.rule;
@@ -372,28 +366,23 @@ impl<T: Element> Optimizer<T> {
                 if decay != T::zero() {
                     w.iter_mut().for_each(|v| *v = *v - decay * *v);
                 }
-                if threads > 1 && w.len() >= SPLIT_MIN_ELEMENTS {
-                    // Elementwise rules split anywhere with the same result. The halves match
-                    // the row halves a split matrix product wrote the gradient in, so each core
-                    // updates what its own cache holds.
-                    let mid = w.len() / 2;
-                    let (w1, w2) = w.split_at_mut(mid);
-                    let (g1, g2) = g.split_at(mid);
-                    let (mut s1, mut s2): (Vec<&mut [T]>, Vec<&mut [T]>) =
-                        slots.iter_mut().map(|s| s.split_at_mut(mid)).unzip();
-                    crate::threads::join(
-                        || rule.update(t, T::of(lr), w1, g1, &mut s1),
-                        || rule.update(t, T::of(lr), w2, g2, &mut s2),
-                    );
-                } else if slots.len() <= MAX_INLINE_SLOTS {
+                let split = w.len() >= SPLIT_MIN_ELEMENTS;
+                if slots.len() <= MAX_INLINE_SLOTS {
                     // Borrowed views on the stack: no allocation per parameter per step.
                     let count = slots.len();
                     let mut views: [&mut [T]; MAX_INLINE_SLOTS] = Default::default();
                     views.iter_mut().zip(slots.iter_mut()).for_each(|(v, s)| *v = s.as_mut_slice());
-                    rule.update(t, T::of(lr), w, g, &mut views[..count]);
+                    // Elementwise rules split anywhere with the same result. The halves match
+                    // the row halves a split matrix product wrote the gradient in, so each core
+                    // updates what its own cache holds.
+                    split_in_two((w, &g[..], views), split, |(w, g, mut views)| {
+                        rule.update(t, T::of(lr), w, g, &mut views[..count])
+                    });
                 } else {
-                    let mut views: Vec<&mut [T]> = slots.iter_mut().map(Vec::as_mut_slice).collect();
-                    rule.update(t, T::of(lr), w, g, &mut views);
+                    let views: Vec<&mut [T]> = slots.iter_mut().map(Vec::as_mut_slice).collect();
+                    split_in_two((w, &g[..], views), split, |(w, g, mut views)| {
+                        rule.update(t, T::of(lr), w, g, &mut views)
+                    });
                 }
             });
         }

@@ -2,12 +2,12 @@
 
 mod display;
 mod element;
-pub(crate) mod pool;
 
 pub use element::Element;
 
 use crate::autograd::{self, Backward};
 use crate::error::{Error, Result};
+use crate::kernel::pool;
 use crate::shape::Shape;
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};

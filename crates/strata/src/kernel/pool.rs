@@ -13,7 +13,7 @@
 //! oldest dropped first; buffers under [`MIN_BYTES`] (the allocator's per-thread cache is as fast)
 //! or over a quarter of the cap (datasets) are freed as usual.
 
-use super::Element;
+use crate::tensor::Element;
 use std::any::Any;
 use std::cell::RefCell;
 

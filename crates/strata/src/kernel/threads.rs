@@ -36,7 +36,7 @@ pub fn set_num_threads(n: usize) {
 /// The helper spins for a while after each job before it sleeps, so the jobs of a training
 /// step find it awake (as OpenMP's workers do). One caller at a time uses it; a concurrent or
 /// nested call runs both closures on the calling thread, in order.
-pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(first: A, second: B) {
+fn join<A: FnOnce() + Send, B: FnOnce() + Send>(first: A, second: B) {
     let Some(helper) = helper::HELPER.as_ref() else {
         first();
         second();
@@ -59,6 +59,79 @@ pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(first: A, second: B) 
     assert!(!helper_panicked, "a job on strata's helper thread panicked");
 }
 
+/// Work that can be cut into two halves for the two cores: a slice at its middle, a range of
+/// indices, several equal-length slices at the same place (tuples and arrays of them), a
+/// matrix product along its rows, columns or inner dimension (`kernel/matmul.rs`).
+pub(crate) trait Halves: Sized + Send {
+    /// The two halves, which together cover `self` and do not overlap.
+    fn halves(self) -> (Self, Self);
+}
+
+impl<T: Sync> Halves for &[T] {
+    fn halves(self) -> (Self, Self) {
+        self.split_at(self.len() / 2)
+    }
+}
+
+impl<T: Send> Halves for &mut [T] {
+    fn halves(self) -> (Self, Self) {
+        let mid = self.len() / 2;
+        self.split_at_mut(mid)
+    }
+}
+
+impl Halves for std::ops::Range<usize> {
+    fn halves(self) -> (Self, Self) {
+        let mid = self.start + self.len() / 2;
+        (self.start..mid, mid..self.end)
+    }
+}
+
+impl<T: Send, const N: usize> Halves for [&mut [T]; N] {
+    fn halves(self) -> (Self, Self) {
+        let (mut first, mut second): ([&mut [T]; N], [&mut [T]; N]) =
+            (std::array::from_fn(|_| &mut [][..]), std::array::from_fn(|_| &mut [][..]));
+        for ((slice, a), b) in self.into_iter().zip(&mut first).zip(&mut second) {
+            (*a, *b) = slice.halves();
+        }
+        (first, second)
+    }
+}
+
+impl<T: Send> Halves for Vec<&mut [T]> {
+    fn halves(self) -> (Self, Self) {
+        self.into_iter().map(Halves::halves).unzip()
+    }
+}
+
+impl<A: Halves, B: Halves> Halves for (A, B) {
+    fn halves(self) -> (Self, Self) {
+        let ((a1, a2), (b1, b2)) = (self.0.halves(), self.1.halves());
+        ((a1, b1), (a2, b2))
+    }
+}
+
+impl<A: Halves, B: Halves, C: Halves> Halves for (A, B, C) {
+    fn halves(self) -> (Self, Self) {
+        let ((a1, a2), (b1, b2), (c1, c2)) = (self.0.halves(), self.1.halves(), self.2.halves());
+        ((a1, b1, c1), (a2, b2, c2))
+    }
+}
+
+/// `work(parts)`, or, when `split` is true and kernels may use a second thread, `work` on each
+/// of `parts`' two halves, one on this thread and one on the helper (see [`join`]); returns
+/// the first (or only) result and the second half's. Callers decide `split` by their own
+/// measured break-even size (a split costs a few microseconds of hand-over).
+pub(crate) fn split_in_two<P: Halves, R: Send>(parts: P, split: bool, work: impl Fn(P) -> R + Sync) -> (R, Option<R>) {
+    if !split || num_threads() < 2 {
+        return (work(parts), None);
+    }
+    let (first, second) = parts.halves();
+    let (mut first_result, mut second_result) = (None, None);
+    join(|| first_result = Some(work(first)), || second_result = Some(work(second)));
+    (first_result.expect("join runs both halves before it returns"), second_result)
+}
+
 /// A raw pointer that may cross to the helper thread: how the two halves of one job write
 /// disjoint parts of one buffer.
 #[derive(Clone, Copy)]
@@ -66,6 +139,7 @@ pub(crate) struct SendPtr<T>(pub(crate) *mut T);
 // SAFETY: only used for the two halves of one job, which read shared inputs and write disjoint
 // parts of the output while the caller's borrows keep every buffer alive.
 unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as for `Send`: the halves share it only to write disjoint parts.
 unsafe impl<T> Sync for SendPtr<T> {}
 
 impl<T> SendPtr<T> {
@@ -105,7 +179,8 @@ mod helper {
     /// # Safety
     /// `data` must point at a live `Option<F>`.
     pub(super) unsafe fn call_once<F: FnOnce()>(data: *mut ()) {
-        if let Some(f) = (*data.cast::<Option<F>>()).take() {
+        // SAFETY: this function's contract: `data` points at a live `Option<F>`.
+        if let Some(f) = unsafe { (*data.cast::<Option<F>>()).take() } {
             f();
         }
     }
