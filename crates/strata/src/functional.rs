@@ -1,6 +1,7 @@
 //! Composite ops built from the primitives: their gradients come from the primitives', so they
 //! have no backward of their own (softmax, log-softmax, GELU, SiLU, ...).
 
+use crate::autograd::gradcheck::{op_check, OpCheck, R, UNARY};
 use crate::error::Result;
 use crate::tensor::{Element, Tensor};
 
@@ -94,4 +95,17 @@ impl<T: Element> Tensor<T> {
     pub fn where_mask(mask: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
         mask.mul(a)?.add(&mask.neg()?.add_scalar(1.0)?.mul(b)?)
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(None, "log_softmax", &[&[&[5]], &[&[1, 5]], &[&[33, 5]]], R, |t| t[0].log_softmax(-1)),
+        op_check!(None, "logsumexp", &[&[&[1, 5]], &[&[33, 5]]], R, |t| t[0].logsumexp(-1, false)),
+        op_check!(None, "silu", UNARY, R, |t| t[0].silu()),
+        op_check!(None, "selu", UNARY, R, |t| t[0].selu()),
+        op_check!(None, "mish", UNARY, R, |t| t[0].mish()),
+        op_check!(None, "gelu", UNARY, R, |t| t[0].gelu()),
+        op_check!(None, "gelu_tanh", UNARY, R, |t| t[0].gelu_tanh()),
+    ]
 }

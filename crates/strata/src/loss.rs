@@ -5,6 +5,7 @@
 //! gradient); cross-entropies on probabilities clip them to `[1e-7, 1 - 1e-7]`; "from logits"
 //! variants never take `log` of a probability and stay finite for logits of ±1000.
 
+use crate::autograd::gradcheck::{cyclic_labels, op_check, OpCheck, PROB, R};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
@@ -331,4 +332,54 @@ impl Loss {
             _ => Ok(()),
         }
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(None, "mse", &[&[&[33, 2]], &[&[1, 2]]], R, |t| mse(&t[0], &t[0].mul_scalar(0.0)?.add_scalar(0.3)?)),
+        op_check!(None, "mae", &[&[&[33, 2]], &[&[1, 2]]], R, |t| mae(&t[0], &t[0].mul_scalar(0.0)?.add_scalar(0.3)?)),
+        op_check!(None, "huber", &[&[&[33, 2]], &[&[1, 2]]], R, |t| huber(
+            &t[0],
+            &t[0].mul_scalar(0.0)?.add_scalar(0.3)?,
+            0.4
+        )),
+        op_check!(None, "binary_crossentropy", &[&[&[33, 2]], &[&[1, 2]]], PROB, |t| binary_crossentropy(
+            &t[0],
+            &t[0].mul_scalar(0.0)?.add_scalar(1.0)?
+        )),
+        op_check!(None, "binary_crossentropy logits", &[&[&[33, 2]], &[&[1, 2]]], R, |t| {
+            binary_crossentropy_from_logits(&t[0], &t[0].gt_scalar(0.5))
+        }),
+        op_check!(None, "categorical_crossentropy", &[&[&[33, 4]], &[&[1, 4]]], R, |t| {
+            let n = t[0].dims()[0];
+            categorical_crossentropy(
+                &t[0].softmax(-1)?,
+                &Tensor::one_hot(&(0..n).map(|i| i % 4).collect::<Vec<_>>(), 4)?,
+            )
+        }),
+        op_check!(None, "categorical_crossentropy logits", &[&[&[33, 4]], &[&[1, 4]]], R, |t| {
+            let n = t[0].dims()[0];
+            categorical_crossentropy_from_logits(
+                &t[0],
+                &Tensor::one_hot(&(0..n).map(|i| i % 4).collect::<Vec<_>>(), 4)?,
+            )
+        }),
+        op_check!(None, "sparse_categorical_crossentropy", &[&[&[33, 4]], &[&[1, 4]]], R, |t| {
+            sparse_categorical_crossentropy(&t[0].softmax(-1)?, &cyclic_labels(t[0].dims()[0], 4))
+        }),
+        op_check!(None, "sparse_categorical_crossentropy logits", &[&[&[33, 4]], &[&[1, 4]]], R, |t| {
+            sparse_categorical_crossentropy_from_logits(&t[0], &cyclic_labels(t[0].dims()[0], 4))
+        }),
+        // Probabilities from a softmax, against a fixed distribution (the clip is inactive there).
+        op_check!(None, "kl_divergence", &[&[&[33, 4]], &[&[1, 4]]], R, |t| {
+            let target = t[0].mul_scalar(0.0)?.add(&Tensor::from_f64(&[0.1, 0.2, 0.3, 0.4], [4])?)?;
+            kl_divergence(&t[0].softmax(-1)?, &target)
+        }),
+        // Scores against -1/1 targets; margins near the kink are measure zero for random inputs.
+        op_check!(None, "hinge", &[&[&[33, 2]], &[&[1, 2]]], R, |t| hinge(
+            &t[0],
+            &t[0].gt_scalar(0.0).mul_scalar(2.0)?.add_scalar(-1.0)?.mul_scalar(-1.0)?
+        )),
+    ]
 }

@@ -180,3 +180,71 @@ impl<'a> ReportBuilder<'a> {
         self.report
     }
 }
+
+/// A gradient-check case of a differentiable op, written beside the op it checks (each op
+/// file's `checks()`, and the elementwise table's `check:` column) and run by
+/// `tests/gradcheck_all.rs` at every variant's shapes, with several seeds, and with faults
+/// injected into its backward rule.
+#[derive(Clone, Copy)]
+pub struct OpCheck {
+    /// The backward rule it exercises (its node's name), or `None` for a composite of ops that
+    /// are checked on their own.
+    pub op: Option<&'static str>,
+    /// What the case computes.
+    pub label: &'static str,
+    /// The input shapes of each variant.
+    pub shapes: &'static [&'static [&'static [usize]]],
+    /// The range inputs are drawn from uniformly: where the function is smooth.
+    pub range: (f64, f64),
+    /// The function checked.
+    pub f: fn(&[Tensor<f64>]) -> Result<Tensor<f64>>,
+}
+
+/// Every op's gradient-check cases, from the tables beside the ops: the single list the
+/// gradient-check test iterates.
+pub fn op_checks() -> Vec<OpCheck> {
+    let mut checks = crate::ops::checks();
+    checks.extend(crate::functional::checks());
+    checks.extend(crate::loss::checks());
+    checks
+}
+
+/// Inputs in [-2, 2].
+pub(crate) const R: (f64, f64) = (-2.0, 2.0);
+/// Positive inputs (logarithms, roots, divisors).
+pub(crate) const POS: (f64, f64) = (0.3, 2.0);
+/// Probabilities away from 0 and 1.
+pub(crate) const PROB: (f64, f64) = (0.05, 0.95);
+/// One input: a scalar, a batch of 1, a batch of 33.
+pub(crate) const UNARY: &[&[&[usize]]] = &[&[&[]], &[&[1, 3]], &[&[33, 3]]];
+/// Two inputs: equal shapes, and every kind of broadcast.
+pub(crate) const BINARY: &[&[&[usize]]] = &[
+    &[&[33, 4], &[33, 4]],
+    &[&[1, 4], &[1, 4]],
+    &[&[33, 4], &[4]],
+    &[&[3, 1], &[1, 4]],
+    &[&[2, 3, 4], &[3, 1]],
+    &[&[], &[5]],
+];
+/// One matrix or rank-3 input.
+pub(crate) const MATRIX: &[&[&[usize]]] = &[&[&[33, 4]], &[&[1, 4]], &[&[2, 3, 4]]];
+
+/// `n` class labels in `0..classes`, cycling (targets for the classification losses).
+pub(crate) fn cyclic_labels(n: usize, classes: usize) -> Tensor<f64> {
+    Tensor::from_vec((0..n).map(|i| ((i * 7 + 3) % classes) as f64).collect(), [n]).expect("n labels for [n]")
+}
+
+/// `op_check!(op, label, shapes, range, |t| body)`: an [`OpCheck`] whose function is `body`
+/// with `t` the inputs.
+macro_rules! op_check {
+    ($op:expr, $label:expr, $shapes:expr, $range:expr, |$t:ident| $body:expr) => {
+        $crate::autograd::gradcheck::OpCheck {
+            op: $op,
+            label: $label,
+            shapes: $shapes,
+            range: $range,
+            f: |$t: &[$crate::Tensor<f64>]| $body,
+        }
+    };
+}
+pub(crate) use op_check;

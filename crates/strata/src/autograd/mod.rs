@@ -7,11 +7,11 @@
 
 pub mod anomaly;
 pub mod fault;
-mod gradcheck;
+pub(crate) mod gradcheck;
 mod gradients;
 
 pub(crate) use gradcheck::{dot, ReportBuilder};
-pub use gradcheck::{gradcheck, GradcheckConfig, GradcheckReport};
+pub use gradcheck::{gradcheck, op_checks, GradcheckConfig, GradcheckReport, OpCheck};
 pub use gradients::{is_grad_enabled, no_grad, Gradients, NoGradGuard};
 
 use crate::error::{Error, Result};

@@ -2,6 +2,7 @@
 //!
 //! Rules return gradients in the output's shape; the engine sums broadcast axes away.
 
+use crate::autograd::gradcheck::{op_check, OpCheck, BINARY, POS, R};
 use crate::autograd::Backward;
 use crate::error::Result;
 use crate::kernel::pool;
@@ -176,4 +177,18 @@ impl<T: Element> Backward<T> for Minimum {
         let lhs_wins = x[0].le(&x[1])?;
         Ok(vec![Some(g.mul(&lhs_wins)?), Some(g.mul(&lhs_wins.neg()?.add_scalar(1.0)?)?)])
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(Some("add"), "add", BINARY, R, |t| t[0].add(&t[1])),
+        op_check!(Some("sub"), "sub", BINARY, R, |t| t[0].sub(&t[1])),
+        op_check!(Some("mul"), "mul", BINARY, R, |t| t[0].mul(&t[1])),
+        op_check!(Some("div"), "div", BINARY, POS, |t| t[0].div(&t[1])),
+        op_check!(Some("pow"), "pow", BINARY, POS, |t| t[0].pow(&t[1])),
+        op_check!(Some("maximum"), "maximum", BINARY, R, |t| t[0].maximum(&t[1])),
+        op_check!(Some("minimum"), "minimum", BINARY, R, |t| t[0].minimum(&t[1])),
+        op_check!(None, "x*x + x (shared input)", &[&[&[33, 2]]], R, |t| t[0].mul(&t[0])?.add(&t[0])),
+    ]
 }

@@ -2,6 +2,7 @@
 //! differentiable (the result has no history).
 
 use super::binary::broadcast_zip;
+use crate::autograd::gradcheck::{op_check, OpCheck, R};
 use crate::error::Result;
 use crate::tensor::{Element, Tensor};
 
@@ -38,4 +39,13 @@ impl<T: Element> Tensor<T> {
     pub fn all_finite(&self) -> bool {
         self.data().iter().all(|x| x.is_finite())
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![op_check!(None, "where_mask", &[&[&[4, 3], &[4, 3]]], R, |t| Tensor::where_mask(
+        &t[0].gt_scalar(0.0),
+        &t[0],
+        &t[1]
+    ))]
 }

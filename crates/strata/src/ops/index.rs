@@ -4,6 +4,7 @@
 //! Both backward rules scatter the gradient back to the positions read, adding where a position
 //! was read more than once.
 
+use crate::autograd::gradcheck::{op_check, OpCheck, R};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::kernel::pool;
@@ -112,6 +113,15 @@ impl<T: Element> Backward<T> for IndexSelect {
         }
         Ok(vec![Some(Tensor::from_parts(dx, x[0].shape().clone()))])
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(Some("gather"), "gather", &[&[&[4, 3]]], R, |t| t[0].gather(&[2, 0, 1, 2])),
+        op_check!(Some("index_select"), "index_select", &[&[&[5, 3]], &[&[5, 2, 2]]], R, |t| t[0]
+            .index_select(&[4, 0, 4, 1])),
+    ]
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! functions of the output (`y > 0`, `y (1 - y)`, `1 - y²`), so the pre-activation need not be
 //! kept.
 
+use crate::autograd::gradcheck::{op_check, OpCheck, R};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::kernel::matmul::{gemm_append, MatRef};
@@ -183,4 +184,52 @@ impl<T: Element> Backward<T> for FusedLinear {
         let g = Tensor::from_parts(self.activation.backward(g.data(), y.data()), g.shape().clone());
         affine_backward(x, &g)
     }
+}
+
+/// A fused activation names itself (`x.linear_activation(&w, b, FusedActivation::Relu)`).
+impl<T: Element> AfterLinear<T> for FusedActivation {
+    fn fused(&self) -> Option<FusedActivation> {
+        Some(*self)
+    }
+    fn apply_unfused(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        match self {
+            FusedActivation::Relu => x.relu(),
+            FusedActivation::Sigmoid => x.sigmoid(),
+            FusedActivation::Tanh => x.tanh(),
+        }
+    }
+}
+
+/// An activation without a fused form, for the check of `linear_activation`'s unfused path.
+struct UnfusedElu;
+impl<T: Element> AfterLinear<T> for UnfusedElu {
+    fn fused(&self) -> Option<FusedActivation> {
+        None
+    }
+    fn apply_unfused(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        x.elu(1.0)
+    }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(Some("linear"), "linear", &[&[&[33, 5], &[5, 4], &[4]], &[&[1, 5], &[5, 4], &[4]]], R, |t| t[0]
+            .linear(&t[1], Some(&t[2]))),
+        op_check!(Some("linear"), "linear without bias", &[&[&[3, 5], &[5, 4]]], R, |t| t[0].linear(&t[1], None)),
+        op_check!(Some("linear_activation"), "linear + relu", &[&[&[33, 5], &[5, 4], &[4]]], R, |t| t[0]
+            .linear_activation(&t[1], Some(&t[2]), FusedActivation::Relu)),
+        op_check!(Some("linear_activation"), "linear + sigmoid", &[&[&[7, 5], &[5, 4], &[4]]], R, |t| t[0]
+            .linear_activation(&t[1], Some(&t[2]), FusedActivation::Sigmoid)),
+        op_check!(Some("linear_activation"), "linear + tanh", &[&[&[7, 5], &[5, 4]]], R, |t| t[0].linear_activation(
+            &t[1],
+            None,
+            FusedActivation::Tanh
+        )),
+        op_check!(None, "linear + elu (not fused)", &[&[&[7, 5], &[5, 4], &[4]]], R, |t| t[0].linear_activation(
+            &t[1],
+            Some(&t[2]),
+            UnfusedElu
+        )),
+    ]
 }

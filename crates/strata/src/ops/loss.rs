@@ -3,6 +3,7 @@
 //! and reductions on small tensors (whose bookkeeping cost more than their arithmetic). The
 //! forward values equal the composed ops' bit for bit (same operations in the same order).
 
+use crate::autograd::gradcheck::{cyclic_labels, op_check, OpCheck, PROB, R};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::kernel::pool;
@@ -113,6 +114,28 @@ impl<T: Element> Backward<T> for ClippedCrossEntropy {
         }
         Ok(vec![Some(Tensor::from_parts(dp, prob.shape().clone()))])
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(
+            Some("mean_squared_difference"),
+            "mean_squared_difference",
+            &[&[&[33, 2], &[33, 2]], &[&[1, 3], &[1, 3]]],
+            R,
+            |t| t[0].mean_squared_difference(&t[1])
+        ),
+        op_check!(Some("clipped_cross_entropy"), "clipped_cross_entropy", &[&[&[33, 4]], &[&[1, 3]]], PROB, |t| t[0]
+            .clipped_cross_entropy(
+                &cyclic_labels(t[0].dims()[0], t[0].dims()[1])
+                    .to_f64_vec()
+                    .iter()
+                    .map(|&l| l as usize)
+                    .collect::<Vec<_>>(),
+                1e-7
+            )),
+    ]
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! Transposed operands never get copied: the kernels (`kernel/matmul.rs`) read any row and
 //! column strides, so a transpose is a swap of the two strides. The backward rules use this too.
 
+use crate::autograd::gradcheck::{op_check, OpCheck, R};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::kernel::matmul::{gemm_append, MatRef};
@@ -92,6 +93,24 @@ impl<T: Element> Backward<T> for MatMul {
         };
         Ok(vec![da, db])
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(
+            Some("matmul"),
+            "matmul",
+            &[&[&[33, 5], &[5, 4]], &[&[1, 5], &[5, 4]], &[&[2, 3, 5], &[2, 5, 4]]],
+            R,
+            |t| t[0].matmul(&t[1])
+        ),
+        op_check!(Some("matmul"), "matmul a·bᵀ", &[&[&[3, 5], &[4, 5]], &[&[2, 3, 5], &[2, 4, 5]]], R, |t| t[0]
+            .matmul_t(false, &t[1], true)),
+        op_check!(Some("matmul"), "matmul aᵀ·b", &[&[&[5, 3], &[5, 4]]], R, |t| t[0].matmul_t(true, &t[1], false)),
+        op_check!(Some("matmul"), "matmul aᵀ·bᵀ", &[&[&[5, 3], &[4, 5]], &[&[2, 5, 3], &[2, 4, 5]]], R, |t| t[0]
+            .matmul_t(true, &t[1], true)),
+    ]
 }
 
 #[cfg(test)]

@@ -11,3 +11,19 @@ mod matmul;
 mod movement;
 mod reduce;
 mod unary;
+
+/// Every op family's gradient-check cases.
+pub(crate) fn checks() -> Vec<crate::autograd::OpCheck> {
+    [
+        unary::checks(),
+        binary::checks(),
+        compare::checks(),
+        reduce::checks(),
+        movement::checks(),
+        matmul::checks(),
+        linear::checks(),
+        index::checks(),
+        loss::checks(),
+    ]
+    .concat()
+}

@@ -4,6 +4,7 @@
 //! Each backward is the inverse movement: reshape back, inverse permutation, zero-padding,
 //! slicing, and (for broadcast_to) nothing: the engine sums the gradient to the input's shape.
 
+use crate::autograd::gradcheck::{op_check, OpCheck, R};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -245,4 +246,21 @@ impl<T: Element> Backward<T> for BroadcastTo {
     fn backward(&self, _x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         Ok(vec![Some(g.clone())])
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(Some("reshape"), "reshape", &[&[&[33, 4]], &[&[1, 4]]], R, |t| t[0].reshape([t[0].numel()])),
+        op_check!(Some("permute"), "permute", &[&[&[2, 3, 4]], &[&[1, 3, 4]]], R, |t| t[0].permute(&[1, 2, 0])),
+        op_check!(Some("permute"), "t", &[&[&[33, 4]], &[&[1, 4]]], R, |t| t[0].t()),
+        op_check!(Some("narrow"), "narrow", &[&[&[5, 3, 4]], &[&[1, 3, 4]]], R, |t| t[0].narrow(1, 1, 2)),
+        op_check!(Some("narrow"), "slice_batch", &[&[&[33, 4]]], R, |t| t[0].slice_batch(3, 9)),
+        op_check!(Some("concat"), "concat", &[&[&[2, 3], &[2, 5]], &[&[1, 3], &[1, 1]]], R, |t| Tensor::concat(
+            &[&t[0], &t[1]],
+            1
+        )),
+        op_check!(Some("broadcast_to"), "broadcast_to", &[&[&[3, 1]], &[&[1]]], R, |t| t[0]
+            .broadcast_to(&[2, 3, 4].into())),
+    ]
 }

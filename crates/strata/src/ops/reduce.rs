@@ -3,6 +3,7 @@
 //! `y = sum_axis(x)`: `dx = broadcast(g)`. `y = max_axis(x)`: the gradient goes to the first
 //! maximal element of each slice (as PyTorch's `max(dim)`).
 
+use crate::autograd::gradcheck::{op_check, OpCheck, MATRIX, R};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::kernel::pool;
@@ -250,4 +251,21 @@ impl<T: Element> Backward<T> for MaxAxis {
         }
         Ok(vec![Some(Tensor::from_parts(dx, x[0].shape().clone()))])
     }
+}
+
+/// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
+pub(crate) fn checks() -> Vec<OpCheck> {
+    vec![
+        op_check!(Some("sum"), "sum", MATRIX, R, |t| t[0].sum()),
+        op_check!(Some("sum_axis"), "sum_axis", MATRIX, R, |t| t[0].sum_axis(-1, false)),
+        op_check!(Some("sum_axis"), "sum_axis 0 keepdim", MATRIX, R, |t| t[0].sum_axis(0, true)),
+        op_check!(Some("max_axis"), "max_axis", MATRIX, R, |t| t[0].max_axis(-1, false)),
+        op_check!(Some("max_axis"), "max", MATRIX, R, |t| t[0].max()),
+        op_check!(None, "mean", MATRIX, R, |t| t[0].mean()),
+        op_check!(None, "mean_axis", MATRIX, R, |t| t[0].mean_axis(0, false)),
+        op_check!(None, "sum_to", &[&[&[2, 3, 4]]], R, |t| t[0].sum_to(&[3, 1].into())),
+        op_check!(Some("softmax"), "softmax", &[&[&[5]], &[&[1, 5]], &[&[33, 5]]], R, |t| t[0].softmax(-1)),
+        op_check!(Some("softmax"), "softmax axis 0", &[&[&[4, 3]], &[&[2, 3, 4]]], R, |t| t[0].softmax(0)),
+        op_check!(Some("softmax"), "softmax middle axis", &[&[&[2, 3, 4]]], R, |t| t[0].softmax(1)),
+    ]
 }

@@ -1,9 +1,11 @@
 //! Elementwise ops: one table row each, the function and its derivative side by side.
 //!
-//! The macro generates, per row, the `Tensor` method and an entry of [`UNARY_CHECKS`], which the
-//! gradient-check test iterates, so an op is checked from the moment it exists. The backward
+//! The macro generates, per row, the `Tensor` method and its gradient-check case (in
+//! [`checks`], which the gradient-check test iterates), so an op is checked from the moment it
+//! exists. The backward
 //! rule is shared: `dx = g * df(x, y)` with `y = f(x)`.
 
+use crate::autograd::gradcheck::{op_check, OpCheck, UNARY};
 use crate::autograd::Backward;
 use crate::error::Result;
 use crate::kernel::pool;
@@ -40,15 +42,6 @@ impl<T: Element> Tensor<T> {
         let data = pool::collect(self.numel(), self.data().iter().map(|&x| O::f(x, params)));
         Ok(Tensor::from_op(data, self.shape().clone(), &[self], Unary::<T, O> { params, op: std::marker::PhantomData }))
     }
-}
-
-/// A row of the gradient-check table: the op applied with sample parameters, and an input range
-/// where it is smooth enough to check.
-#[cfg(test)]
-pub(crate) struct UnaryCheck {
-    pub name: &'static str,
-    pub apply: fn(&Tensor<f64>) -> Result<Tensor<f64>>,
-    pub domain: (f64, f64),
 }
 
 fn one<T: Element>() -> T {
@@ -106,10 +99,13 @@ macro_rules! unary_ops {
             )*
         }
 
-        #[cfg(test)]
-        pub(crate) const UNARY_CHECKS: &[UnaryCheck] = &[
-            $(UnaryCheck { name: stringify!($name), apply: |$t| $check, domain: $domain },)*
-        ];
+        /// The gradient-check cases of the elementwise ops: each row's `check` over its domain.
+        pub(crate) fn checks() -> Vec<OpCheck> {
+            vec![$(op_check!(Some(stringify!($name)), stringify!($name), UNARY, $domain, |inputs| {
+                let $t = &inputs[0];
+                $check
+            }),)*]
+        }
     };
 }
 
@@ -186,25 +182,7 @@ unary_ops! {
 
 #[cfg(test)]
 mod tests {
-    use super::UNARY_CHECKS;
-    use crate::rng::seeded_rng;
     use crate::{gradcheck, GradcheckConfig, Tensor};
-
-    /// Every row of the table, at a scalar, a batch of 1 and a batch of 33, for 3 seeds.
-    #[test]
-    fn every_unary_op_passes_the_gradient_check() {
-        for check in UNARY_CHECKS {
-            for seed in 0..3 {
-                for shape in [vec![], vec![1, 3], vec![33, 3]] {
-                    let (lo, hi) = check.domain;
-                    let x = Tensor::<f64>::rand_uniform(shape.clone(), lo, hi, &mut seeded_rng(seed)).unwrap();
-                    let config = GradcheckConfig { seed, ..GradcheckConfig::default() };
-                    let report = gradcheck(|t| (check.apply)(&t[0]), &[x], &config).unwrap();
-                    assert!(report.passed, "{} at shape {shape:?}, seed {seed}: {report}", check.name);
-                }
-            }
-        }
-    }
 
     /// A wrong derivative is caught: the check can fail.
     #[test]
