@@ -146,3 +146,36 @@ macro_rules! read_keys {
     }};
 }
 pub(crate) use read_keys;
+
+/// A table of the kinds of one config enum (initializers, schedules): each row is a variant's
+/// pattern, its spec names (the canonical one first, then aliases) and how a spec table gives
+/// its parameters. It generates `NAMES`, `name()` and `read(kind, fields)`, whose error for an
+/// unknown name lists `NAMES`; a variant without a row does not compile (`name`'s match is
+/// exhaustive).
+macro_rules! kind_table {
+    ($ty:ident, $what:literal; $( $pattern:pat = $name:literal $(| $alias:literal)* => |$f:ident| $read:expr; )*) => {
+        impl $ty {
+            #[doc = concat!("Every name a spec may give a ", $what, ", aliases included.")]
+            pub const NAMES: &'static [&'static str] = &[$($name, $($alias,)*)*];
+
+            /// The canonical (Keras) name, used in specs and messages.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( $pattern => $name, )*
+                }
+            }
+
+            #[doc = concat!("The ", $what, " `kind` with its parameters from a spec table.")]
+            pub(crate) fn read(kind: &str, f: &mut $crate::config::Fields<'_>) -> std::result::Result<Self, String> {
+                match kind {
+                    $( $name $(| $alias)* => {
+                        let $f = &mut *f;
+                        Ok($read)
+                    } )*
+                    other => Err(format!(concat!("unknown ", $what, " {:?} (expected one of: {})"), other, Self::NAMES.join(", "))),
+                }
+            }
+        }
+    };
+}
+pub(crate) use kind_table;

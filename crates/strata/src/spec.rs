@@ -171,18 +171,7 @@ impl TryFrom<Value> for OptimizerField {
 
 fn schedule_from(value: Value) -> std::result::Result<Schedule, String> {
     let (kind, mut f) = Fields::new("schedule", value)?;
-    let s = match kind.as_str() {
-        "step_decay" => Schedule::StepDecay { every: f.u64("every", 1)?, factor: f.f64("factor", 0.5)? },
-        "exponential_decay" => Schedule::ExponentialDecay {
-            decay_steps: f.u64("decay_steps", 1)?,
-            rate: f.f64("rate", 0.96)?,
-            staircase: f.bool("staircase", false)?,
-        },
-        "cosine_decay" => Schedule::CosineDecay { decay_steps: f.u64("decay_steps", 1)?, alpha: f.f64("alpha", 0.0)? },
-        other => {
-            return Err(format!("unknown schedule {other:?} (expected step_decay, exponential_decay or cosine_decay)"))
-        }
-    };
+    let s = Schedule::read(&kind, &mut f)?;
     f.done(&kind)?;
     Ok(s)
 }

@@ -122,3 +122,15 @@ fn reshape_matches_pytorch_row_major_order() {
     assert_eq!(y.to_vec(), (0..12).map(f64::from).collect::<Vec<_>>());
     assert_eq!(net.count_params(), 0, "Reshape has no weights (none in Keras either)");
 }
+
+/// The initializer and schedule tables are the one lists of their names: each is documented,
+/// and each name reads back as a config whose canonical name is listed too.
+#[test]
+fn every_initializer_and_schedule_is_documented() {
+    assert_documented("Initializers:", strata::nn::Initializer::NAMES);
+    assert_documented("Schedules", strata::optim::Schedule::NAMES);
+    for name in strata::nn::Initializer::NAMES {
+        let init: strata::nn::Initializer = toml::Value::String(name.to_string()).try_into().unwrap();
+        assert!(strata::nn::Initializer::NAMES.contains(&init.name()), "{name}");
+    }
+}

@@ -48,23 +48,28 @@ pub enum Initializer {
 /// Keras's correction so a normal truncated at 2 std has the intended variance.
 const TRUNCATED_STD_CORRECTION: f64 = 0.879_625_661_034_239_8;
 
-impl Initializer {
-    /// The name used in specs and messages.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Initializer::GlorotUniform => "glorot_uniform",
-            Initializer::GlorotNormal => "glorot_normal",
-            Initializer::HeNormal => "he_normal",
-            Initializer::HeUniform => "he_uniform",
-            Initializer::LecunNormal => "lecun_normal",
-            Initializer::Normal { .. } => "normal",
-            Initializer::Uniform { .. } => "uniform",
-            Initializer::Zeros => "zeros",
-            Initializer::Ones => "ones",
-            Initializer::Constant(_) => "constant",
-        }
-    }
+// The one table of initializers: each variant, its spec names (Keras's first, then aliases)
+// and how a spec table gives its parameters (see `config::kind_table!`).
+crate::config::kind_table! { Initializer, "initializer";
+    Initializer::GlorotUniform = "glorot_uniform" => |_f| Initializer::GlorotUniform;
+    Initializer::GlorotNormal = "glorot_normal" => |_f| Initializer::GlorotNormal;
+    Initializer::HeNormal = "he_normal" => |_f| Initializer::HeNormal;
+    Initializer::HeUniform = "he_uniform" => |_f| Initializer::HeUniform;
+    Initializer::LecunNormal = "lecun_normal" => |_f| Initializer::LecunNormal;
+    Initializer::Normal { .. } = "normal" | "random_normal" => |f| Initializer::Normal {
+        mean: f.f64("mean", 0.0)?,
+        std: f.f64_where("std", 0.05, |v| v >= 0.0, ">= 0")?,
+    };
+    Initializer::Uniform { .. } = "uniform" | "random_uniform" => |f| Initializer::Uniform {
+        low: f.f64("low", -0.05)?,
+        high: f.f64("high", 0.05)?,
+    };
+    Initializer::Zeros = "zeros" => |_f| Initializer::Zeros;
+    Initializer::Ones = "ones" => |_f| Initializer::Ones;
+    Initializer::Constant(_) = "constant" => |f| Initializer::Constant(f.f64("value", 0.0)?);
+}
 
+impl Initializer {
     /// A tensor of `shape` drawn from this initializer.
     ///
     /// # Errors
@@ -132,26 +137,7 @@ impl TryFrom<toml::Value> for Initializer {
     type Error = String;
     fn try_from(value: toml::Value) -> std::result::Result<Self, String> {
         let (kind, mut f) = crate::config::Fields::new("initializer", value)?;
-        let init = match kind.as_str() {
-            "glorot_uniform" => Initializer::GlorotUniform,
-            "glorot_normal" => Initializer::GlorotNormal,
-            "he_normal" => Initializer::HeNormal,
-            "he_uniform" => Initializer::HeUniform,
-            "lecun_normal" => Initializer::LecunNormal,
-            "normal" | "random_normal" => Initializer::Normal {
-                mean: f.f64("mean", 0.0)?,
-                std: f.f64_where("std", 0.05, |v| v >= 0.0, ">= 0")?,
-            },
-            "uniform" | "random_uniform" => Initializer::Uniform { low: f.f64("low", -0.05)?, high: f.f64("high", 0.05)? },
-            "zeros" => Initializer::Zeros,
-            "ones" => Initializer::Ones,
-            "constant" => Initializer::Constant(f.f64("value", 0.0)?),
-            other => {
-                return Err(format!(
-                    "unknown initializer {other:?} (expected one of: glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, normal, uniform, zeros, ones, constant)"
-                ))
-            }
-        };
+        let init = Initializer::read(&kind, &mut f)?;
         f.done(&kind)?;
         Ok(init)
     }

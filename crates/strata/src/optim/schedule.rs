@@ -29,6 +29,24 @@ pub enum Schedule {
     },
 }
 
+// The one table of schedules: each variant, its spec name and its keys with Keras's
+// defaults (see `config::kind_table!`).
+crate::config::kind_table! { Schedule, "schedule";
+    Schedule::StepDecay { .. } = "step_decay" => |f| Schedule::StepDecay {
+        every: f.u64("every", 1)?,
+        factor: f.f64("factor", 0.5)?,
+    };
+    Schedule::ExponentialDecay { .. } = "exponential_decay" => |f| Schedule::ExponentialDecay {
+        decay_steps: f.u64("decay_steps", 1)?,
+        rate: f.f64("rate", 0.96)?,
+        staircase: f.bool("staircase", false)?,
+    };
+    Schedule::CosineDecay { .. } = "cosine_decay" => |f| Schedule::CosineDecay {
+        decay_steps: f.u64("decay_steps", 1)?,
+        alpha: f.f64("alpha", 0.0)?,
+    };
+}
+
 impl Schedule {
     /// Checks the factors: step decay's and exponential decay's in (0, 1], cosine's floor
     /// `alpha` in [0, 1] (anything else makes the rate negative, zero or growing without bound).
