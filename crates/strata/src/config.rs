@@ -179,3 +179,45 @@ macro_rules! kind_table {
     };
 }
 pub(crate) use kind_table;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
+mod spec_form_tests {
+    use super::Fields;
+    use crate::loss::Loss;
+    use crate::spec::CallbackSpec;
+    use crate::train::Metric;
+
+    /// `value` read back through the spec's reader for `what`.
+    fn read_back<C>(
+        what: &str,
+        value: toml::Value,
+        read: impl Fn(&str, &mut Fields<'_>) -> std::result::Result<C, String>,
+    ) -> C {
+        let (kind, mut fields) = Fields::new(what, value).unwrap();
+        let config = read(&kind, &mut fields).unwrap();
+        fields.done(&kind).unwrap();
+        config
+    }
+
+    /// Every loss, callback and metric written in its spec form reads back as itself.
+    #[test]
+    fn losses_callbacks_and_metrics_read_back_from_their_spec_form() {
+        for name in Loss::NAMES {
+            let loss = Loss::from_name(name).unwrap();
+            assert_eq!(read_back("loss", toml::Value::try_from(loss).unwrap(), Loss::read), loss, "{name}");
+        }
+        for name in CallbackSpec::NAMES {
+            let mut table = toml::Table::new();
+            table.insert("type".into(), toml::Value::String(name.to_string()));
+            let callback = read_back("callback", toml::Value::Table(table), CallbackSpec::read);
+            let again = read_back("callback", toml::Value::try_from(&callback).unwrap(), CallbackSpec::read);
+            assert_eq!(again, callback, "{name}");
+        }
+        for name in Metric::NAMES {
+            let metric = Metric::from_name(name).unwrap();
+            let written = toml::Value::try_from(metric).unwrap();
+            assert_eq!(Metric::from_name(written.as_str().unwrap()).unwrap(), metric, "{name}");
+        }
+    }
+}

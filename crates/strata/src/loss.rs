@@ -212,9 +212,10 @@ macro_rules! losses {
             => |$p:ident, $t:ident| $compute:expr;
     )*) => {
         /// A loss by name, as `compile` and the spec file take it (Keras names).
-        #[derive(Clone, Copy, Debug, PartialEq)]
+        #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+        #[serde(tag = "type")]
         pub enum Loss {
-            $( $(#[$doc])* $variant $({ $($(#[$fdoc])* $field: $fty),* })?, )*
+            $( $(#[$doc])* #[serde(rename = $name)] $variant $({ $($(#[$fdoc])* $field: $fty),* })?, )*
         }
 
         impl Loss {

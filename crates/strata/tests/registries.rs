@@ -14,6 +14,13 @@ fn every_layer_kind_passes_check_layer() {
         (DenseConfig::new(4).activation(Activation::Tanh).into(), vec![3]),
         (DenseConfig::new(3).use_bias(false).activation(Activation::Sigmoid).into(), vec![5]),
         (DenseConfig::new(2).kernel_initializer(Initializer::HeNormal).activation(Activation::Softmax).into(), vec![4]),
+        (
+            DenseConfig::new(2)
+                .kernel_initializer(Initializer::Normal { mean: 0.1, std: 0.3 })
+                .bias_initializer(Initializer::Constant(0.2))
+                .into(),
+            vec![3],
+        ),
         (Activation::Gelu.into(), vec![6]),
         (FlattenConfig::default().into(), vec![2, 3]),
         (DropoutConfig::new(0.5).into(), vec![4]),

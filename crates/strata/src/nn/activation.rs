@@ -113,8 +113,22 @@ impl<'de> serde::Deserialize<'de> for Activation {
     }
 }
 
+/// An activation as a spec writes it: its name. One whose parameter differs from the name's
+/// default (`Activation::LeakyRelu(0.1)`) has no spec form and is an error, not a silent change.
+impl serde::Serialize for Activation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match Activation::from_name(self.name()) {
+            Ok(by_name) if by_name == *self => s.serialize_str(self.name()),
+            _ => Err(serde::ser::Error::custom(format!(
+                "{self:?} has no spec form: the spec names {} with its default parameter",
+                self.name()
+            ))),
+        }
+    }
+}
+
 /// Hyper-parameters of [`ActivationLayer`]: `{ type = "activation", activation = "softmax" }`.
-#[derive(Clone, Debug, PartialEq, Default, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActivationConfig {
     /// The function applied.

@@ -66,6 +66,7 @@ pub fn gradcheck_layer(
 /// - the f64 gradient check passes for the input and every parameter;
 /// - weights saved and loaded into a network built with another seed give the same outputs,
 ///   bit for bit (save/load under the layer's Keras weight names);
+/// - the config written as a spec's TOML table reads back as the same config;
 /// - an input of another shape is either refused by `output_shape` and `forward` alike, naming
 ///   the layer, or accepted by both with the same output shape.
 ///
@@ -115,6 +116,16 @@ pub fn check_layer(config: impl Into<super::LayerConfig>, input_shape: &[usize])
     let (a, b) = (net.forward(&x, Mode::Infer)?, other.forward(&x, Mode::Infer)?);
     if a.data().iter().zip(b.data()).any(|(p, q)| p.to_bits() != q.to_bits()) {
         return fail("weights saved and loaded give other outputs".into());
+    }
+    // The config as a spec's layer table, and back.
+    let text = match toml::to_string(&config) {
+        Ok(text) => text,
+        Err(e) => return fail(format!("the config has no spec form: {e}")),
+    };
+    match toml::from_str::<super::LayerConfig>(&text) {
+        Ok(back) if back == config => {}
+        Ok(back) => return fail(format!("its spec form\n{text}reads back as {back:?}")),
+        Err(e) => return fail(format!("its spec form\n{text}does not read back: {e}")),
     }
     // Another input shape: refused alike by output_shape and forward, or accepted alike.
     let mut wrong = input_shape.to_vec();

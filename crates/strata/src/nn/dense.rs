@@ -12,7 +12,7 @@ pub const MAX_LAYER_PARAMS: usize = 1 << 30;
 
 /// Hyper-parameters of [`Dense`], with Keras's names and defaults (the spec's
 /// `{ type = "dense", units = 32, activation = "relu", ... }` reads straight into it).
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DenseConfig {
     /// Output width.

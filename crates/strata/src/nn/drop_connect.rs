@@ -11,9 +11,10 @@ use rand::{Rng as _, RngCore};
 use std::sync::Mutex;
 
 /// Hyper-parameters of [`DropConnect`]: a dense layer's, plus the drop rate. The spec writes
-/// them flat: `{ type = "drop_connect", units = 64, rate = 0.5, activation = "relu" }`.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
-#[serde(from = "DropConnectFields")]
+/// them flat: `{ type = "drop_connect", units = 64, rate = 0.5, activation = "relu" }`, with
+/// every key of `dense` (initializers, regularizers, `use_bias`) beside them.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(from = "DropConnectFields", into = "DropConnectFields")]
 pub struct DropConnectConfig {
     /// The dense layer whose kernel is dropped.
     pub dense: DenseConfig,
@@ -23,25 +24,26 @@ pub struct DropConnectConfig {
     pub seed: Option<u64>,
 }
 
-/// The spec's flat form of [`DropConnectConfig`].
-#[derive(serde::Deserialize)]
+/// The spec's flat form of [`DropConnectConfig`]: the dense layer's keys, the rate and seed.
+#[derive(serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct DropConnectFields {
-    units: usize,
+    #[serde(flatten)]
+    dense: DenseConfig,
     rate: f64,
-    #[serde(default)]
-    activation: super::Activation,
-    #[serde(default)]
-    name: Option<String>,
     #[serde(default)]
     seed: Option<u64>,
 }
 
 impl From<DropConnectFields> for DropConnectConfig {
     fn from(f: DropConnectFields) -> Self {
-        let mut dense = DenseConfig::new(f.units).activation(f.activation);
-        dense.name = f.name;
-        DropConnectConfig { dense, rate: f.rate, seed: f.seed }
+        DropConnectConfig { dense: f.dense, rate: f.rate, seed: f.seed }
+    }
+}
+
+impl From<DropConnectConfig> for DropConnectFields {
+    fn from(c: DropConnectConfig) -> Self {
+        DropConnectFields { dense: c.dense, rate: c.rate, seed: c.seed }
     }
 }
 

@@ -10,7 +10,7 @@ use rand::{Rng as _, RngCore};
 use std::sync::Mutex;
 
 /// Hyper-parameters of [`Dropout`]: `{ type = "dropout", rate = 0.5 }`.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DropoutConfig {
     /// Probability of dropping each unit, in [0, 1).

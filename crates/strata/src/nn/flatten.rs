@@ -6,7 +6,7 @@ use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
 /// Hyper-parameters of [`Flatten`] (none but the name): `{ type = "flatten" }`.
-#[derive(Clone, Debug, PartialEq, Default, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlattenConfig {
     /// The layer's name (default "flatten", "flatten_1", ...).

@@ -143,6 +143,25 @@ impl TryFrom<toml::Value> for Initializer {
     }
 }
 
+/// An initializer as a spec writes it: its name, or a table with `type` and its parameters.
+impl serde::Serialize for Initializer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let params: &[(&str, f64)] = match *self {
+            Initializer::Normal { mean, std } => &[("mean", mean), ("std", std)],
+            Initializer::Uniform { low, high } => &[("low", low), ("high", high)],
+            Initializer::Constant(value) => &[("value", value)],
+            _ => return s.serialize_str(self.name()),
+        };
+        let mut map = s.serialize_map(Some(params.len() + 1))?;
+        map.serialize_entry("type", self.name())?;
+        for (key, value) in params {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Initializer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         Initializer::try_from(toml::Value::deserialize(d)?).map_err(serde::de::Error::custom)

@@ -9,7 +9,7 @@ use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
 /// Hyper-parameters of [`Maxout`]: `{ type = "maxout", units = 16, pieces = 3 }`.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaxoutConfig {
     /// Output width.

@@ -264,7 +264,7 @@ pub trait LayerKind {
 macro_rules! layer_kinds {
     ($( $(#[$doc:meta])* $variant:ident($config:ty) = $type_name:literal, )*) => {
         /// Every layer kind by its configuration: what a model spec lists (`type = "dense"`).
-        #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+        #[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
         #[serde(tag = "type")]
         pub enum LayerConfig {
             $( $(#[$doc])* #[serde(rename = $type_name)] $variant($config), )*

@@ -80,6 +80,23 @@ impl TryFrom<toml::Value> for Regularizer {
     }
 }
 
+/// A regularizer as a spec writes it: `{ l1 = .. }`, `{ l2 = .. }` or both.
+impl serde::Serialize for Regularizer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let factors: &[(&str, f64)] = match *self {
+            Regularizer::L1(l1) => &[("l1", l1)],
+            Regularizer::L2(l2) => &[("l2", l2)],
+            Regularizer::L1L2 { l1, l2 } => &[("l1", l1), ("l2", l2)],
+        };
+        let mut map = s.serialize_map(Some(factors.len()))?;
+        for (key, value) in factors {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Regularizer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         Regularizer::try_from(toml::Value::deserialize(d)?).map_err(serde::de::Error::custom)

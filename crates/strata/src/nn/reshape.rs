@@ -8,7 +8,7 @@ use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
 /// Hyper-parameters of [`Reshape`]: `{ type = "reshape", target_shape = [7, -1] }`.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReshapeConfig {
     /// The per-sample shape; at most one axis is -1 (inferred).

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::tensor::Element;
 
 /// Adadelta hyper-parameters (Keras defaults: lr 0.001, rho 0.95, epsilon 1e-7).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Adadelta {
     /// Step size.
     pub learning_rate: f64,

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::tensor::Element;
 
 /// Adagrad hyper-parameters (Keras defaults: lr 0.001, initial accumulator 0.1, epsilon 1e-7).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Adagrad {
     /// Step size.
     pub learning_rate: f64,

@@ -8,7 +8,7 @@ use crate::kernel::adam::{self, Buffers, Constants};
 use crate::tensor::Element;
 
 /// Adam hyper-parameters (Keras defaults: lr 0.001, betas 0.9 / 0.999, epsilon 1e-7).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Adam {
     /// Step size.
     pub learning_rate: f64,

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::tensor::Element;
 
 /// Adamax hyper-parameters (Keras defaults: lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Adamax {
     /// Step size.
     pub learning_rate: f64,

@@ -6,9 +6,10 @@ use crate::error::Result;
 use crate::tensor::Element;
 
 /// AdamW hyper-parameters: Adam's, and the decay (Keras's default 0.004).
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, serde::Serialize)]
 pub struct AdamW {
-    /// The Adam part.
+    /// The Adam part (its keys sit beside `weight_decay` in a spec).
+    #[serde(flatten)]
     pub adam: Adam,
     /// Decay factor (Keras's default 0.004).
     pub weight_decay: f64,

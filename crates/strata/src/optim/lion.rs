@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::tensor::Element;
 
 /// Lion hyper-parameters (Keras defaults: lr 0.001, beta_1 0.9, beta_2 0.99).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Lion {
     /// Step size.
     pub learning_rate: f64,

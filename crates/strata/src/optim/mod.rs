@@ -94,9 +94,10 @@ pub(crate) trait OptimizerKind: Default {
 macro_rules! optimizer_kinds {
     ($( $(#[$doc:meta])* $variant:ident($config:ty) = $name:literal, )*) => {
         /// An optimizer by name and hyper-parameters: what `compile` and the spec take.
-        #[derive(Clone, PartialEq)]
+        #[derive(Clone, PartialEq, serde::Serialize)]
+        #[serde(tag = "type")]
         pub enum OptimizerConfig {
-            $( $(#[$doc])* $variant($config), )*
+            $( $(#[$doc])* #[serde(rename = $name)] $variant($config), )*
         }
 
         /// `Sgd(Sgd { .. })` for each, as derived, but AdamW as its own struct (the variant it
@@ -475,6 +476,50 @@ impl<T: Element> Optimizer<T> {
                     scale_all(gradients, c / n);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)] // tests may panic: that is how they fail
+mod spec_form_tests {
+    use super::OptimizerConfig;
+
+    /// Every optimizer written as a spec's table reads back as the same config, with
+    /// non-default values so that a key written under the wrong name would show.
+    #[test]
+    fn every_optimizer_config_reads_back_from_its_spec_form() {
+        for name in OptimizerConfig::NAMES {
+            let mut config = OptimizerConfig::from_name(name).unwrap();
+            let mut value = toml::Value::try_from(&config).unwrap();
+            // Nudge every float key: the read-back must pick each one up under its own name.
+            if let toml::Value::Table(table) = &mut value {
+                for (_, v) in table.iter_mut() {
+                    if let Some(x) = v.as_float() {
+                        *v = toml::Value::Float(x * 0.5 + 0.01);
+                    }
+                }
+            }
+            let (kind, mut fields) = crate::config::Fields::new("optimizer", value.clone()).unwrap();
+            config = OptimizerConfig::read(&kind, &mut fields).unwrap();
+            fields.done(&kind).unwrap();
+            assert_eq!(toml::Value::try_from(&config).unwrap(), value, "{name}");
+        }
+    }
+
+    /// Every schedule, likewise.
+    #[test]
+    fn every_schedule_reads_back_from_its_spec_form() {
+        use super::Schedule;
+        for schedule in [
+            Schedule::StepDecay { every: 7, factor: 0.3 },
+            Schedule::ExponentialDecay { decay_steps: 9, rate: 0.7, staircase: true },
+            Schedule::CosineDecay { decay_steps: 11, alpha: 0.2 },
+        ] {
+            let value = toml::Value::try_from(schedule).unwrap();
+            let (kind, mut fields) = crate::config::Fields::new("schedule", value).unwrap();
+            assert_eq!(Schedule::read(&kind, &mut fields).unwrap(), schedule);
+            fields.done(&kind).unwrap();
         }
     }
 }

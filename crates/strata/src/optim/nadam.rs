@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::tensor::Element;
 
 /// Nadam hyper-parameters (Keras defaults: lr 0.001, betas 0.9 / 0.999, epsilon 1e-7).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Nadam {
     /// Step size.
     pub learning_rate: f64,

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::tensor::Element;
 
 /// RMSProp hyper-parameters (Keras defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct RmsProp {
     /// Step size.
     pub learning_rate: f64,

@@ -2,7 +2,8 @@
 //! `LearningRateSchedule`s are.
 
 /// A learning rate that changes with the step count.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Schedule {
     /// `lr · factor^floor(t / every)`.
     StepDecay {

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::tensor::Element;
 
 /// SGD hyper-parameters (Keras defaults: lr 0.01, momentum 0, no Nesterov).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Sgd {
     /// Step size.
     pub learning_rate: f64,

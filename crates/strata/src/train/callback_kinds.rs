@@ -28,9 +28,10 @@ macro_rules! callback_kinds {
             build: |$run_dir:ident, $verbose:ident| $build:expr;
     )*) => {
         /// A callback from the spec.
-        #[derive(Clone, Debug, PartialEq)]
+        #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+        #[serde(tag = "type")]
         pub enum CallbackSpec {
-            $( $(#[$doc])* $variant $({ $($(#[$fdoc])* $field: $fty),* })?, )*
+            $( $(#[$doc])* #[serde(rename = $name)] $variant $({ $($(#[$fdoc])* $field: $fty),* })?, )*
         }
 
         impl CallbackSpec {

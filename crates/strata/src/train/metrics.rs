@@ -13,9 +13,9 @@ use crate::tensor::{Element, Tensor};
 macro_rules! metrics {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal $(| $alias:literal)*; )*) => {
         /// A metric tracked during `fit` and reported by `evaluate`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
         pub enum Metric {
-            $( $(#[$doc])* $variant, )*
+            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
         }
 
         impl Metric {
