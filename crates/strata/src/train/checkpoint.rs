@@ -11,7 +11,8 @@
 // Loaders, file formats and the command line face untrusted input: no panicking shortcuts.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use super::{CallbackState, History};
+use super::{Callback, CallbackState, FitConfig, History, Model};
+use crate::data::loader::DataLoader;
 use crate::error::{Error, Result};
 use crate::io::{dtype_of, write_atomic};
 use crate::optim::OptimizerState;
@@ -215,105 +216,21 @@ impl<T: Element> Checkpoint<T> {
             .and_then(|m| m.get(METADATA_KEY))
             .ok_or_else(|| bad(format!("no {METADATA_KEY:?} metadata: not a strata training checkpoint")))?;
         let header: Header = serde_json::from_str(json).map_err(|e| bad(format!("checkpoint header: {e}")))?;
-        if header.format != FORMAT {
-            return Err(bad(format!("format {:?} is not {FORMAT:?}", header.format)));
-        }
-        if header.element != T::NAME {
-            return Err(bad(format!("the checkpoint holds {} values, the model {}", header.element, T::NAME)));
-        }
-        let tensor = |name: &str, dtype: Dtype| -> Result<(Vec<usize>, &[u8])> {
-            let view = file.tensor(name).map_err(|_| bad(format!("missing tensor '{name}'")))?;
-            if view.dtype() != dtype {
-                return Err(bad(format!("tensor '{name}' is {:?}, expected {dtype:?}", view.dtype())));
-            }
-            Ok((view.shape().to_vec(), view.data()))
-        };
-        // Weights, optimizer buffers and best weights are finite in any run that got this far (a
-        // non-finite gradient is refused before a step): anything else is a damaged file.
-        let elements = |name: &str| -> Result<Tensor<T>> {
-            let (shape, data) = tensor(name, dtype_of::<T>())?;
-            Tensor::from_vec(crate::io::finite_values::<T>(data, name).map_err(bad)?, shape)
-        };
-        let learning_rate = f64::from_bits(header.learning_rate_bits);
-        if !(learning_rate.is_finite() && learning_rate >= 0.0) {
-            return Err(bad(format!("the learning rate {learning_rate} is not finite and >= 0")));
-        }
-        // Adam divides by 1 - beta^t: a counter wrapped past u64::MAX to 0 would divide by zero.
-        // No run takes 2^53 steps; beyond it t is not even exact as the f64 the rules use.
-        if header.iterations >= 1 << 53 {
-            return Err(bad(format!("the optimizer step counter {} is beyond 2^53", header.iterations)));
-        }
+        let mut reader = Reader { file, path, expected: Vec::new() };
+        let (optimizer, history) = (reader.optimizer::<T>(&header)?, reader.history(&header)?);
+        let (weights, loader_order) = (reader.weights::<T>(&header)?, reader.loader_order()?);
+        let callbacks = reader.callbacks::<T>(&header)?;
+        reader.nothing_unexpected()?;
         let stream = |text: &str, what: &str| -> Result<u128> {
-            text.parse::<u128>().map_err(|_| bad(format!("{what}: {text:?} is not a stream position")))
+            text.parse::<u128>().map_err(|_| reader.bad(format!("{what}: {text:?} is not a stream position")))
         };
-        let mut expected: Vec<String> = Vec::new();
-        let mut weights = Vec::with_capacity(header.weights.len());
-        for name in &header.weights {
-            let key = format!("weights/{name}");
-            weights.push((name.clone(), elements(&key)?));
-            expected.push(key);
-        }
-        let mut slots = Vec::with_capacity(header.optimizer_slots.len());
-        for (name, count) in &header.optimizer_slots {
-            let mut buffers = Vec::new();
-            for k in 0..*count {
-                let key = format!("optimizer/{name}/{k}");
-                buffers.push(elements(&key)?.to_vec());
-                expected.push(key);
-            }
-            slots.push((name.clone(), buffers));
-        }
-        let (_, order_bytes) = tensor("loader/order", Dtype::U64)?;
-        expected.push("loader/order".into());
-        let loader_order = order_bytes
-            .chunks_exact(8)
-            .map(|c| {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(c);
-                usize::try_from(u64::from_le_bytes(word)).map_err(|_| bad("loader/order: a row index overflows".into()))
-            })
-            .collect::<Result<Vec<usize>>>()?;
-        let mut callbacks = Vec::with_capacity(header.callbacks.len());
-        for (i, (kind, names, tensors)) in header.callbacks.iter().enumerate() {
-            let key = format!("callbacks/{i}/values");
-            let (_, data) = tensor(&key, Dtype::F64)?;
-            expected.push(key.clone());
-            let values: Vec<f64> = data.chunks_exact(8).map(f64::read_le).collect();
-            if values.len() != names.len() {
-                return Err(bad(format!("{key}: {} values for {} names", values.len(), names.len())));
-            }
-            let mut state = CallbackState {
-                kind: kind.clone(),
-                values: names.iter().cloned().zip(values).collect(),
-                tensors: Vec::new(),
-            };
-            for k in 0..*tensors {
-                let key = format!("callbacks/{i}/tensors/{k}");
-                state.tensors.push(elements(&key)?);
-                expected.push(key);
-            }
-            callbacks.push(state);
-        }
-        let mut unexpected: Vec<&str> = file.names().into_iter().filter(|n| !expected.iter().any(|e| e == n)).collect();
-        unexpected.sort_unstable();
-        if let Some(name) = unexpected.first() {
-            return Err(bad(format!("unexpected tensor '{name}'")));
-        }
-        let history = History::from_csv(&header.history_csv).map_err(|e| bad(format!("history: {e}")))?;
-        if history.epochs() != header.epochs_done {
-            return Err(bad(format!(
-                "history has {} rows for {} completed epochs",
-                history.epochs(),
-                header.epochs_done
-            )));
-        }
         Ok(Checkpoint {
             epochs_done: header.epochs_done,
             finished: header.finished,
-            settings: header.settings,
+            settings: header.settings.clone(),
             history,
             weights,
-            optimizer: OptimizerState { iterations: header.iterations, learning_rate, slots },
+            optimizer,
             loader_order,
             loader_stream: header.loader_stream.as_deref().map(|s| stream(s, "loader stream")).transpose()?,
             augment_stream: stream(&header.augment_stream, "augmentation stream")?,
@@ -324,6 +241,285 @@ impl<T: Element> Checkpoint<T> {
                 .collect::<Result<Vec<_>>>()?,
             callbacks,
         })
+    }
+}
+
+/// A checkpoint file being read: one reader per section, each checking what it reads and
+/// noting the tensors it took, so that any other tensor is refused at the end.
+struct Reader<'a> {
+    file: SafeTensors<'a>,
+    path: &'a Path,
+    expected: Vec<String>,
+}
+
+impl Reader<'_> {
+    /// A parse error naming the file.
+    fn bad(&self, message: String) -> Error {
+        Error::Parse { path: self.path.to_path_buf(), line: 0, message }
+    }
+
+    /// Tensor `name`'s shape and bytes, which must be of `dtype`.
+    fn tensor(&mut self, name: &str, dtype: Dtype) -> Result<(Vec<usize>, &[u8])> {
+        self.expected.push(name.to_string());
+        let view = self.file.tensor(name).map_err(|_| self.bad(format!("missing tensor '{name}'")))?;
+        if view.dtype() != dtype {
+            return Err(self.bad(format!("tensor '{name}' is {:?}, expected {dtype:?}", view.dtype())));
+        }
+        Ok((view.shape().to_vec(), view.data()))
+    }
+
+    /// Tensor `name` of the model's element type. Weights, optimizer buffers and best weights
+    /// are finite in any run that got this far (a non-finite gradient is refused before a
+    /// step): anything else is a damaged file.
+    fn elements<T: Element>(&mut self, name: &str) -> Result<Tensor<T>> {
+        let (shape, data) = self.tensor(name, dtype_of::<T>())?;
+        let values = crate::io::finite_values::<T>(data, name).map_err(|m| self.bad(m))?;
+        Tensor::from_vec(values, shape)
+    }
+
+    /// The format and element type, then the optimizer's counters and buffers.
+    fn optimizer<T: Element>(&mut self, header: &Header) -> Result<OptimizerState<T>> {
+        if header.format != FORMAT {
+            return Err(self.bad(format!("format {:?} is not {FORMAT:?}", header.format)));
+        }
+        if header.element != T::NAME {
+            return Err(self.bad(format!("the checkpoint holds {} values, the model {}", header.element, T::NAME)));
+        }
+        let learning_rate = f64::from_bits(header.learning_rate_bits);
+        if !(learning_rate.is_finite() && learning_rate >= 0.0) {
+            return Err(self.bad(format!("the learning rate {learning_rate} is not finite and >= 0")));
+        }
+        // Adam divides by 1 - beta^t: a counter wrapped past u64::MAX to 0 would divide by zero.
+        // No run takes 2^53 steps; beyond it t is not even exact as the f64 the rules use.
+        if header.iterations >= 1 << 53 {
+            return Err(self.bad(format!("the optimizer step counter {} is beyond 2^53", header.iterations)));
+        }
+        let mut slots = Vec::with_capacity(header.optimizer_slots.len());
+        for (name, count) in &header.optimizer_slots {
+            let mut buffers = Vec::new();
+            for k in 0..*count {
+                buffers.push(self.elements::<T>(&format!("optimizer/{name}/{k}"))?.to_vec());
+            }
+            slots.push((name.clone(), buffers));
+        }
+        Ok(OptimizerState { iterations: header.iterations, learning_rate, slots })
+    }
+
+    /// The weights, by parameter name.
+    fn weights<T: Element>(&mut self, header: &Header) -> Result<Vec<(String, Tensor<T>)>> {
+        header.weights.iter().map(|name| Ok((name.clone(), self.elements(&format!("weights/{name}"))?))).collect()
+    }
+
+    /// The loader's row order.
+    fn loader_order(&mut self) -> Result<Vec<usize>> {
+        let (_, bytes) = self.tensor("loader/order", Dtype::U64)?;
+        let words: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(c);
+                u64::from_le_bytes(word)
+            })
+            .collect();
+        words
+            .into_iter()
+            .map(|w| usize::try_from(w).map_err(|_| self.bad("loader/order: a row index overflows".into())))
+            .collect()
+    }
+
+    /// Each callback's named values and tensors.
+    fn callbacks<T: Element>(&mut self, header: &Header) -> Result<Vec<CallbackState<T>>> {
+        let mut callbacks = Vec::with_capacity(header.callbacks.len());
+        for (i, (kind, names, tensors)) in header.callbacks.iter().enumerate() {
+            let key = format!("callbacks/{i}/values");
+            let (_, data) = self.tensor(&key, Dtype::F64)?;
+            let values: Vec<f64> = data.chunks_exact(8).map(f64::read_le).collect();
+            if values.len() != names.len() {
+                return Err(self.bad(format!("{key}: {} values for {} names", values.len(), names.len())));
+            }
+            let mut state = CallbackState {
+                kind: kind.clone(),
+                values: names.iter().cloned().zip(values).collect(),
+                tensors: Vec::new(),
+            };
+            for k in 0..*tensors {
+                state.tensors.push(self.elements(&format!("callbacks/{i}/tensors/{k}"))?);
+            }
+            callbacks.push(state);
+        }
+        Ok(callbacks)
+    }
+
+    /// The history, one row per completed epoch.
+    fn history(&self, header: &Header) -> Result<History> {
+        let history = History::from_csv(&header.history_csv).map_err(|e| self.bad(format!("history: {e}")))?;
+        if history.epochs() != header.epochs_done {
+            return Err(self.bad(format!(
+                "history has {} rows for {} completed epochs",
+                history.epochs(),
+                header.epochs_done
+            )));
+        }
+        Ok(history)
+    }
+
+    /// No tensor beyond those the sections read.
+    fn nothing_unexpected(&self) -> Result<()> {
+        let mut unexpected: Vec<&str> =
+            self.file.names().into_iter().filter(|n| !self.expected.iter().any(|e| e == n)).collect();
+        unexpected.sort_unstable();
+        match unexpected.first() {
+            Some(name) => Err(self.bad(format!("unexpected tensor '{name}'"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The training data of a fit: inputs, targets and the validation pair, if any.
+pub(crate) type FitData<'a, T> = (&'a Tensor<T>, &'a Tensor<T>, Option<&'a (Tensor<T>, Tensor<T>)>);
+
+/// What `fit` keeps to write checkpoints and to resume from one: the settings a resumed run
+/// must share with its checkpoint (empty when the fit neither writes nor resumes one).
+pub(crate) struct ResumeState {
+    settings: Vec<(String, String)>,
+}
+
+impl ResumeState {
+    /// The state of a fit of `model` under `config` on `data`; `needed` is false when the fit
+    /// neither writes nor resumes a checkpoint (then nothing is fingerprinted).
+    pub(crate) fn new<T: Element>(
+        model: &Model<T>,
+        config: &FitConfig<T>,
+        data: FitData<'_, T>,
+        callbacks: &[&mut dyn Callback<T>],
+        needed: bool,
+    ) -> Self {
+        let settings = if needed { Self::settings(model, config, data, callbacks) } else { Vec::new() };
+        ResumeState { settings }
+    }
+
+    /// What a resumed run must share with the checkpoint it resumes: every setting that changes
+    /// the numbers, the network's layout and fingerprints of the data.
+    fn settings<T: Element>(
+        model: &Model<T>,
+        config: &FitConfig<T>,
+        (x, y, validation): FitData<'_, T>,
+        callbacks: &[&mut dyn Callback<T>],
+    ) -> Vec<(String, String)> {
+        let layout: Vec<String> = model
+            .network
+            .summary_rows()
+            .iter()
+            .map(|r| format!("{} {} {} {}", r.name, r.kind, r.output_shape, r.params))
+            .collect();
+        let stateful: Vec<String> = callbacks.iter().filter_map(|c| c.state()).map(|s| s.kind).collect();
+        [
+            ("element type", T::NAME.to_string()),
+            ("network", layout.join("; ")),
+            ("optimizer", model.optimizer.describe()),
+            ("loss", format!("{:?}", model.loss)),
+            ("metrics", format!("{:?}", model.metrics)),
+            ("epochs", config.epochs.to_string()),
+            ("batch_size", config.batch_size.to_string()),
+            ("shuffle", config.shuffle.to_string()),
+            ("seed", config.seed.to_string()),
+            ("validation_split", config.validation_split.to_string()),
+            ("augment", format!("{:?}", config.augment)),
+            ("training inputs", fingerprint(x)),
+            ("training targets", fingerprint(y)),
+            (
+                "validation data",
+                validation
+                    .map_or_else(|| "none".into(), |(xv, yv)| format!("{} / {}", fingerprint(xv), fingerprint(yv))),
+            ),
+            ("callbacks with state", stateful.join(", ")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// The checkpoint after `epochs_done` epochs (`finished` when no more will run).
+    pub(crate) fn checkpoint<T: Element>(
+        &self,
+        model: &Model<T>,
+        (epochs_done, finished): (usize, bool),
+        history: &History,
+        loader: &DataLoader<'_, T>,
+        augment_rng: &crate::rng::Rng,
+        callbacks: &[&mut dyn Callback<T>],
+    ) -> Checkpoint<T> {
+        let named = model.network.named_params();
+        let (loader_order, loader_stream) = loader.position();
+        Checkpoint {
+            epochs_done,
+            finished,
+            settings: self.settings.clone(),
+            history: history.clone(),
+            weights: named.iter().map(|(n, p)| (n.clone(), p.value().detach())).collect(),
+            optimizer: model.optimizer.state(&named),
+            loader_order,
+            loader_stream,
+            augment_stream: augment_rng.get_word_pos(),
+            layer_streams: model
+                .network
+                .each_layer()
+                .iter()
+                .filter_map(|l| l.random_position().map(|p| (l.name().to_string(), p)))
+                .collect(),
+            callbacks: callbacks.iter().filter_map(|c| c.state()).collect(),
+        }
+    }
+
+    /// Put the model, loader, streams and callbacks where the checkpoint left them; nothing is
+    /// changed unless the settings match.
+    pub(crate) fn restore<T: Element>(
+        &self,
+        model: &mut Model<T>,
+        checkpoint: &Checkpoint<T>,
+        loader: &mut DataLoader<'_, T>,
+        augment_rng: &mut crate::rng::Rng,
+        callbacks: &mut [&mut dyn Callback<T>],
+    ) -> Result<()> {
+        let differences = checkpoint.differences(&self.settings);
+        if !differences.is_empty() {
+            return Err(Error::invalid(
+                "resume",
+                format!("the run differs from its checkpoint:\n  {}", differences.join("\n  ")),
+            ));
+        }
+        let named = model.network.named_params();
+        if named.len() != checkpoint.weights.len()
+            || named.iter().zip(&checkpoint.weights).any(|((a, _), (b, _))| a != b)
+        {
+            return Err(Error::invalid("resume", "the checkpoint's weights do not name this network's parameters"));
+        }
+        loader.set_position(checkpoint.loader_order.clone(), checkpoint.loader_stream)?;
+        for ((_, param), (_, value)) in named.iter().zip(&checkpoint.weights) {
+            param.set(value)?;
+        }
+        model.optimizer.restore(&named, checkpoint.optimizer.clone())?;
+        augment_rng.set_word_pos(checkpoint.augment_stream);
+        for layer in model.network.each_layer() {
+            if layer.random_position().is_some() {
+                let position = checkpoint.layer_streams.iter().find(|(n, _)| n == layer.name()).ok_or_else(|| {
+                    Error::invalid(
+                        "resume",
+                        format!("the checkpoint has no random stream for layer '{}'", layer.name()),
+                    )
+                })?;
+                layer.set_random_position(position.1);
+            }
+        }
+        let mut saved = checkpoint.callbacks.iter();
+        for cb in callbacks.iter_mut() {
+            if cb.state().is_some() {
+                let state =
+                    saved.next().ok_or_else(|| Error::invalid("resume", "the checkpoint lacks a callback's state"))?;
+                cb.restore(state)?;
+            }
+        }
+        Ok(())
     }
 }
 

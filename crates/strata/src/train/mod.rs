@@ -12,6 +12,7 @@ pub use callbacks::{
     ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use checkpoint::Checkpoint;
+use checkpoint::ResumeState;
 pub use history::History;
 pub use metrics::Metric;
 
@@ -285,54 +286,24 @@ impl<T: Element> Model<T> {
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self)?;
         }
-        let settings = match (&config.checkpoint, resume) {
-            (None, None) => Vec::new(),
-            _ => self.settings(config, &x_train, &y_train, validation.as_ref(), callbacks),
-        };
-        let mut first_epoch = 0;
-        let mut finished = false;
+        let state = ResumeState::new(
+            self,
+            config,
+            (&x_train, &y_train, validation.as_ref()),
+            callbacks,
+            config.checkpoint.is_some() || resume.is_some(),
+        );
+        let (mut first_epoch, mut finished) = (0, false);
         if let Some(checkpoint) = resume {
-            self.restore(checkpoint, &settings, &mut loader, &mut augment_rng, callbacks)?;
+            state.restore(self, checkpoint, &mut loader, &mut augment_rng, callbacks)?;
             (first_epoch, finished, history) =
                 (checkpoint.epochs_done, checkpoint.finished, checkpoint.history.clone());
         }
-        let steps = loader.len();
         // A finished run trains on only when asked for more epochs than it was given.
         let planned = resume.and_then(Checkpoint::epochs_planned).unwrap_or(first_epoch);
         let epochs = if finished && config.epochs <= planned { first_epoch } else { config.epochs };
         for epoch in first_epoch..epochs {
-            let mut bar = (config.verbose == 1).then(|| ProgressBar::new(steps, epoch, config.epochs));
-            let mut totals = Totals::new(&self.metrics);
-            for (batch, xy) in loader.epoch().enumerate() {
-                let (mut xb, yb) = xy?;
-                if let Some(a) = &config.augment {
-                    xb = a.apply(&xb, &mut augment_rng)?;
-                }
-                let (loss, pred) = self.train_step(&xb, &yb).map_err(|e| match e {
-                    Error::NonFinite { value, context } => Error::NonFinite {
-                        context: format!("epoch {}, batch {}: {context}", epoch + 1, batch + 1),
-                        value,
-                    },
-                    other => other,
-                })?;
-                totals.add(loss, &pred, &yb)?;
-                if let Some(bar) = bar.as_mut() {
-                    bar.update(batch + 1, || totals.logs(&self.metrics, ""));
-                }
-            }
-            let mut logs = totals.logs(&self.metrics, "");
-            if let Some((xv, yv)) = &validation {
-                logs.extend(
-                    self.evaluate(xv, yv, config.batch_size)?.into_iter().map(|(k, v)| (format!("val_{k}"), v)),
-                );
-            }
-            logs.push(("learning_rate".into(), self.optimizer.current_learning_rate()));
-            if let Some(bar) = bar.as_mut() {
-                bar.finish(&logs);
-            } else if config.verbose == 2 {
-                let line: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {}", progress::value(*v))).collect();
-                eprintln!("Epoch {}/{} - {}", epoch + 1, config.epochs, line.join(" - "));
-            }
+            let logs = self.train_epoch(epoch, config, &mut loader, &mut augment_rng, validation.as_ref())?;
             history.push(&logs);
             let mut stop = false;
             for cb in callbacks.iter_mut() {
@@ -340,9 +311,7 @@ impl<T: Element> Model<T> {
             }
             if let Some(path) = &config.checkpoint {
                 let done = stop || epoch + 1 == config.epochs;
-                let checkpoint =
-                    self.checkpoint(epoch + 1, done, &settings, &history, &loader, &augment_rng, callbacks);
-                checkpoint.save(path)?;
+                state.checkpoint(self, (epoch + 1, done), &history, &loader, &augment_rng, callbacks).save(path)?;
             }
             if stop {
                 break;
@@ -354,133 +323,46 @@ impl<T: Element> Model<T> {
         Ok(history)
     }
 
-    /// What a resumed run must share with the checkpoint it resumes: every setting that changes
-    /// the numbers, the network's layout and fingerprints of the data.
-    fn settings(
-        &self,
-        config: &FitConfig<T>,
-        x: &Tensor<T>,
-        y: &Tensor<T>,
-        validation: Option<&(Tensor<T>, Tensor<T>)>,
-        callbacks: &[&mut dyn Callback<T>],
-    ) -> Vec<(String, String)> {
-        let layout: Vec<String> = self
-            .network
-            .summary_rows()
-            .iter()
-            .map(|r| format!("{} {} {} {}", r.name, r.kind, r.output_shape, r.params))
-            .collect();
-        let stateful: Vec<String> = callbacks.iter().filter_map(|c| c.state()).map(|s| s.kind).collect();
-        [
-            ("element type", T::NAME.to_string()),
-            ("network", layout.join("; ")),
-            ("optimizer", self.optimizer.describe()),
-            ("loss", format!("{:?}", self.loss)),
-            ("metrics", format!("{:?}", self.metrics)),
-            ("epochs", config.epochs.to_string()),
-            ("batch_size", config.batch_size.to_string()),
-            ("shuffle", config.shuffle.to_string()),
-            ("seed", config.seed.to_string()),
-            ("validation_split", config.validation_split.to_string()),
-            ("augment", format!("{:?}", config.augment)),
-            ("training inputs", checkpoint::fingerprint(x)),
-            ("training targets", checkpoint::fingerprint(y)),
-            (
-                "validation data",
-                validation.map_or_else(
-                    || "none".into(),
-                    |(xv, yv)| format!("{} / {}", checkpoint::fingerprint(xv), checkpoint::fingerprint(yv)),
-                ),
-            ),
-            ("callbacks with state", stateful.join(", ")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn checkpoint(
-        &self,
-        epochs_done: usize,
-        finished: bool,
-        settings: &[(String, String)],
-        history: &History,
-        loader: &DataLoader<'_, T>,
-        augment_rng: &crate::rng::Rng,
-        callbacks: &[&mut dyn Callback<T>],
-    ) -> Checkpoint<T> {
-        let named = self.network.named_params();
-        let (loader_order, loader_stream) = loader.position();
-        Checkpoint {
-            epochs_done,
-            finished,
-            settings: settings.to_vec(),
-            history: history.clone(),
-            weights: named.iter().map(|(n, p)| (n.clone(), p.value().detach())).collect(),
-            optimizer: self.optimizer.state(&named),
-            loader_order,
-            loader_stream,
-            augment_stream: augment_rng.get_word_pos(),
-            layer_streams: self
-                .network
-                .each_layer()
-                .iter()
-                .filter_map(|l| l.random_position().map(|p| (l.name().to_string(), p)))
-                .collect(),
-            callbacks: callbacks.iter().filter_map(|c| c.state()).collect(),
-        }
-    }
-
-    /// Put the model, loader, streams and callbacks where the checkpoint left them; nothing is
-    /// changed unless the settings match.
-    fn restore(
+    /// One epoch: every batch (augmented when asked) through a training step, the progress bar
+    /// or line, then validation and the learning rate; returns the epoch's logs.
+    fn train_epoch(
         &mut self,
-        checkpoint: &Checkpoint<T>,
-        settings: &[(String, String)],
+        epoch: usize,
+        config: &FitConfig<T>,
         loader: &mut DataLoader<'_, T>,
         augment_rng: &mut crate::rng::Rng,
-        callbacks: &mut [&mut dyn Callback<T>],
-    ) -> Result<()> {
-        let differences = checkpoint.differences(settings);
-        if !differences.is_empty() {
-            return Err(Error::invalid(
-                "resume",
-                format!("the run differs from its checkpoint:\n  {}", differences.join("\n  ")),
-            ));
-        }
-        let named = self.network.named_params();
-        if named.len() != checkpoint.weights.len()
-            || named.iter().zip(&checkpoint.weights).any(|((a, _), (b, _))| a != b)
-        {
-            return Err(Error::invalid("resume", "the checkpoint's weights do not name this network's parameters"));
-        }
-        loader.set_position(checkpoint.loader_order.clone(), checkpoint.loader_stream)?;
-        for ((_, param), (_, value)) in named.iter().zip(&checkpoint.weights) {
-            param.set(value)?;
-        }
-        self.optimizer.restore(&named, checkpoint.optimizer.clone())?;
-        augment_rng.set_word_pos(checkpoint.augment_stream);
-        for layer in self.network.each_layer() {
-            if layer.random_position().is_some() {
-                let position = checkpoint.layer_streams.iter().find(|(n, _)| n == layer.name()).ok_or_else(|| {
-                    Error::invalid(
-                        "resume",
-                        format!("the checkpoint has no random stream for layer '{}'", layer.name()),
-                    )
-                })?;
-                layer.set_random_position(position.1);
+        validation: Option<&(Tensor<T>, Tensor<T>)>,
+    ) -> Result<Vec<(String, f64)>> {
+        let mut bar = (config.verbose == 1).then(|| ProgressBar::new(loader.len(), epoch, config.epochs));
+        let mut totals = Totals::new(&self.metrics);
+        for (batch, xy) in loader.epoch().enumerate() {
+            let (mut xb, yb) = xy?;
+            if let Some(a) = &config.augment {
+                xb = a.apply(&xb, augment_rng)?;
+            }
+            let (loss, pred) = self.train_step(&xb, &yb).map_err(|e| match e {
+                Error::NonFinite { value, context } => {
+                    Error::NonFinite { context: format!("epoch {}, batch {}: {context}", epoch + 1, batch + 1), value }
+                }
+                other => other,
+            })?;
+            totals.add(loss, &pred, &yb)?;
+            if let Some(bar) = bar.as_mut() {
+                bar.update(batch + 1, || totals.logs(&self.metrics, ""));
             }
         }
-        let mut saved = checkpoint.callbacks.iter();
-        for cb in callbacks.iter_mut() {
-            if cb.state().is_some() {
-                let state =
-                    saved.next().ok_or_else(|| Error::invalid("resume", "the checkpoint lacks a callback's state"))?;
-                cb.restore(state)?;
-            }
+        let mut logs = totals.logs(&self.metrics, "");
+        if let Some((xv, yv)) = validation {
+            logs.extend(self.evaluate(xv, yv, config.batch_size)?.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
         }
-        Ok(())
+        logs.push(("learning_rate".into(), self.optimizer.current_learning_rate()));
+        if let Some(bar) = bar.as_mut() {
+            bar.finish(&logs);
+        } else if config.verbose == 2 {
+            let line: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {}", progress::value(*v))).collect();
+            eprintln!("Epoch {}/{} - {}", epoch + 1, config.epochs, line.join(" - "));
+        }
+        Ok(logs)
     }
 
     /// Check the data against the network and carve out the validation set.
