@@ -144,28 +144,28 @@ pub fn fit_spec(spec_path: &Path, options: &FitOptions) -> Result<RunReport> {
 /// # Errors
 /// As [`fit_spec`].
 pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Result<RunReport> {
+    let fit = prepare_fit(text, spec_path, options)?;
+    fit_into_run_dir(text, fit)
+}
+
+/// Everything one `fit` needs, read and checked before anything is written.
+struct PreparedFit {
+    spec: Spec,
+    run_dir: PathBuf,
+    resume: Option<crate::train::Checkpoint<f32>>,
+    model: Model<f32>,
+    data: Prepared,
+    config: FitConfig<f32>,
+    data_path: Option<PathBuf>,
+    verbose: u8,
+}
+
+/// Read the spec, choose the run directory, build the model, load the data and check the
+/// settings against each other: every refusal comes before a file is touched.
+fn prepare_fit(text: &str, spec_path: &Path, options: &FitOptions) -> Result<PreparedFit> {
     let spec = Spec::parse(text, spec_path)?;
     let seed = options.seed.unwrap_or(spec.fit.seed);
-    let run_dir = match (&options.resume, &options.out) {
-        (Some(resume), Some(out)) if resume != out => {
-            return Err(Error::invalid(
-                "--resume",
-                format!("resumes {} in place; --out {} names another directory", resume.display(), out.display()),
-            ))
-        }
-        (Some(dir), _) | (None, Some(dir)) => dir.clone(),
-        (None, None) => default_run_dir(spec_path),
-    };
-    if options.resume.is_none() && !options.overwrite && is_run_dir(&run_dir) {
-        return Err(Error::invalid(
-            "--out",
-            format!(
-                "{} holds a trained run already; pass --overwrite to replace it, --resume {} to continue it, or choose another --out",
-                run_dir.display(),
-                run_dir.display()
-            ),
-        ));
-    }
+    let run_dir = run_dir_for(spec_path, options)?;
     let resume = match &options.resume {
         Some(dir) => Some(checkpoint_to_resume(dir, text, options)?),
         None => None,
@@ -207,15 +207,46 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
     if options.print_summary {
         println!("{}", model.summary());
     }
-    // One writer per run directory; a trained run being replaced is rebuilt beside it and
-    // swapped in whole at the end (see `rundir`).
+    Ok(PreparedFit { spec, run_dir, resume, model, data, config, data_path, verbose })
+}
+
+/// The directory a fit writes: `--resume`'s or `--out`'s, else beside the spec; refused when it
+/// holds a trained run that is neither resumed nor to be overwritten.
+fn run_dir_for(spec_path: &Path, options: &FitOptions) -> Result<PathBuf> {
+    let run_dir = match (&options.resume, &options.out) {
+        (Some(resume), Some(out)) if resume != out => {
+            return Err(Error::invalid(
+                "--resume",
+                format!("resumes {} in place; --out {} names another directory", resume.display(), out.display()),
+            ))
+        }
+        (Some(dir), _) | (None, Some(dir)) => dir.clone(),
+        (None, None) => default_run_dir(spec_path),
+    };
+    if options.resume.is_none() && !options.overwrite && is_run_dir(&run_dir) {
+        return Err(Error::invalid(
+            "--out",
+            format!(
+                "{} holds a trained run already; pass --overwrite to replace it, --resume {} to continue it, or choose another --out",
+                run_dir.display(),
+                run_dir.display()
+            ),
+        ));
+    }
+    Ok(run_dir)
+}
+
+/// Train and write the run: one writer per run directory, and a trained run being replaced is
+/// rebuilt beside it and swapped in whole at the end.
+fn fit_into_run_dir(text: &str, fit: PreparedFit) -> Result<RunReport> {
+    let (run_dir, resuming) = (fit.run_dir.clone(), fit.resume.is_some());
     let lock = crate::rundir::RunLock::acquire(&run_dir).map_err(|e| match e {
         Error::Io { source, .. } => Error::Io { path: run_dir.clone(), source },
         other => other,
     })?;
-    let replacing = resume.is_none() && is_run_dir(&run_dir);
+    let replacing = !resuming && is_run_dir(&run_dir);
     let work_dir = if replacing { crate::rundir::staging_dir(&run_dir, &lock)? } else { run_dir.clone() };
-    let trained = train_into(&work_dir, &run_dir, text, &spec, model, data, config, resume, data_path, verbose);
+    let trained = train_into(&work_dir, text, fit);
     match trained {
         Ok(report) if replacing => {
             crate::rundir::replace_with(&run_dir, &work_dir, &lock)?;
@@ -230,21 +261,11 @@ pub fn fit_spec_text(text: &str, spec_path: &Path, options: &FitOptions) -> Resu
     }
 }
 
-/// The part of [`fit_spec_text`] that writes: train into `work_dir` (the run directory, or the
-/// staging folder of its replacement) and write every result file there.
-#[allow(clippy::too_many_arguments)]
-fn train_into(
-    work_dir: &Path,
-    run_dir: &Path,
-    text: &str,
-    spec: &Spec,
-    mut model: Model<f32>,
-    data: Prepared,
-    config: FitConfig<f32>,
-    resume: Option<crate::train::Checkpoint<f32>>,
-    data_path: Option<PathBuf>,
-    verbose: u8,
-) -> Result<RunReport> {
+/// Train into `work_dir` (the run directory, or the staging folder of its replacement) and
+/// write every result file there.
+fn train_into(work_dir: &Path, text: &str, fit: PreparedFit) -> Result<RunReport> {
+    let PreparedFit { spec, run_dir, resume, mut model, data, config, data_path, verbose } = fit;
+    let run_dir = run_dir.as_path();
     let checkpoint_path = work_dir.join(CHECKPOINT_FILE);
     let config = FitConfig { checkpoint: Some(checkpoint_path.clone()), ..config };
     std::fs::create_dir_all(work_dir).map_err(|source| Error::Io { path: run_dir.to_path_buf(), source })?;
@@ -255,7 +276,7 @@ fn train_into(
         remove_if_present(&checkpoint_path)?;
         write_atomic(&work_dir.join("spec.toml"), text.as_bytes())?;
     }
-    let mut callbacks = make_callbacks(spec, work_dir, verbose > 0);
+    let mut callbacks = make_callbacks(&spec, work_dir, verbose > 0);
     let mut refs: Vec<&mut dyn Callback<f32>> =
         callbacks.iter_mut().map(|b| b.as_mut() as &mut dyn Callback<f32>).collect();
     let start = Instant::now();
@@ -274,13 +295,35 @@ fn train_into(
         Some((x, y)) => (model.evaluate(x, y, spec.fit.batch_size)?, "test"),
         None => (model.evaluate(&data.x_train, &data.y_train, spec.fit.batch_size)?, "train"),
     };
+    write_results(work_dir, text, &spec, &model, &data, &history, data_path)?;
+    Ok(RunReport {
+        run_dir: run_dir.to_path_buf(),
+        epochs: history.epochs(),
+        history,
+        results,
+        evaluated_on,
+        seconds_per_epoch,
+        model,
+    })
+}
+
+/// The run's files: weights, model.json, the spec, the history, learning curves and figures.
+fn write_results(
+    work_dir: &Path,
+    text: &str,
+    spec: &Spec,
+    model: &Model<f32>,
+    data: &Prepared,
+    history: &History,
+    data_path: Option<PathBuf>,
+) -> Result<()> {
     let run_file = RunFile {
         format: RUN_FORMAT.into(),
         spec_toml: text.to_string(),
         scaler: data.scaler.clone(),
         class_names: data.class_names.clone(),
         summary: model.summary(),
-        weights_fingerprint: Some(weights_fingerprint(&model)),
+        weights_fingerprint: Some(weights_fingerprint(model)),
         // A built-in source's "path" is its name (`--data or`), kept as given.
         data_path: match source_kind(&spec.data)?.0 {
             "builtin" => data_path.clone(),
@@ -295,24 +338,16 @@ fn train_into(
     write_atomic(&work_dir.join("spec.toml"), text.as_bytes())?;
     write_atomic(&work_dir.join("history.csv"), history.to_csv().as_bytes())?;
     if history.epochs() > 0 {
-        let marked = best_epoch(spec, &history);
+        let marked = best_epoch(spec, history);
         crate::plot::learning_curves_marked(
-            &history,
+            history,
             marked,
             &work_dir.join("learning_curves.png"),
             &work_dir.join("learning_curves.svg"),
         )?;
     }
-    write_figures(work_dir, &data, &model)?;
-    Ok(RunReport {
-        run_dir: run_dir.to_path_buf(),
-        epochs: history.epochs(),
-        history,
-        results,
-        evaluated_on,
-        seconds_per_epoch,
-        model,
-    })
+    write_figures(work_dir, data, model)?;
+    Ok(())
 }
 
 /// Whether `dir` holds a run `strata fit` wrote (its spec, model or checkpoint).
