@@ -98,13 +98,8 @@ impl Table {
             Vec::new()
         };
         // One pass, no copy of the text: numbers are stored as read; text is interned per column
-        // and stored as its id, resolved to sorted class indices at the end. A column is
-        // categorical when it holds no number at all (or a model fixes it so); a column mixing
-        // both is a mistake in the file (a typo in a number), named by its first text.
-        let mut kind_of: Vec<Option<&ColumnKind>> = Vec::new();
-        let mut texts: Vec<Interner> = Vec::new();
-        let mut first_text: Vec<Option<(u64, String)>> = Vec::new();
-        let mut has_number: Vec<bool> = Vec::new();
+        // and stored as its id, resolved to sorted class indices at the end.
+        let mut scans: Vec<ColumnScan<'_>> = Vec::new();
         let mut rows: Vec<Vec<f64>> = Vec::new();
         let mut lines: Vec<u64> = Vec::new();
         let mut record = csv::StringRecord::new();
@@ -113,15 +108,11 @@ impl Table {
             if columns.is_empty() {
                 columns = (1..=record.len()).map(|i| format!("column_{i}")).collect();
             }
-            if kind_of.is_empty() {
+            if scans.is_empty() {
                 if let Some(dup) = columns.iter().enumerate().find(|(i, c)| columns.iter().take(*i).any(|x| x == *c)) {
                     return Err(parse_err(1, format!("column name {:?} appears twice", dup.1)));
                 }
-                kind_of =
-                    columns.iter().map(|name| kinds.iter().find(|(k, _)| k == name).map(|(_, kind)| kind)).collect();
-                texts = (0..columns.len()).map(|_| Interner::default()).collect();
-                first_text = vec![None; columns.len()];
-                has_number = vec![false; columns.len()];
+                scans = columns.iter().map(|name| ColumnScan::new(name, kinds)).collect();
             }
             if let Some(c) = record.iter().position(|f| f.trim().is_empty()) {
                 if missing == Missing::Drop {
@@ -135,35 +126,9 @@ impl Table {
             }
             let mut row = Vec::with_capacity(columns.len());
             for (c, field) in record.iter().map(str::trim).enumerate() {
-                let column = columns.get(c).map_or("?", String::as_str);
-                let value = match kind_of.get(c).copied().flatten() {
-                    Some(ColumnKind::Classes(names)) => names.iter().position(|n| n == field).ok_or_else(|| {
-                        parse_err(
-                            line,
-                            format!(
-                                "column {column:?}: class {field:?} is not one the model was trained on ({})",
-                                names.join(", ")
-                            ),
-                        )
-                    })? as f64,
-                    Some(ColumnKind::Number) => parse_number(field, column).map_err(|m| parse_err(line, m))?,
-                    None => match field.parse::<f64>() {
-                        Ok(_) => {
-                            if let Some(flag) = has_number.get_mut(c) {
-                                *flag = true;
-                            }
-                            parse_number(field, column).map_err(|m| parse_err(line, m))?
-                        }
-                        Err(_) => {
-                            let (Some(known), Some(first)) = (texts.get_mut(c), first_text.get_mut(c)) else {
-                                return Err(parse_err(line, format!("column {c} is beyond the header")));
-                            };
-                            first.get_or_insert_with(|| (line, field.to_string()));
-                            known.id(field) as f64
-                        }
-                    },
-                };
-                row.push(value);
+                let scan =
+                    scans.get_mut(c).ok_or_else(|| parse_err(line, format!("column {c} is beyond the header")))?;
+                row.push(scan.value(field, line).map_err(|m| parse_err(line, m))?);
             }
             rows.push(row);
             lines.push(line);
@@ -175,30 +140,9 @@ impl Table {
                     .into(),
             ));
         }
-        let mut categories: Vec<Option<Vec<String>>> = vec![None; columns.len()];
-        for (c, category) in categories.iter_mut().enumerate() {
-            match (kind_of.get(c).copied().flatten(), first_text.get(c).cloned().flatten()) {
-                (Some(ColumnKind::Classes(names)), _) => *category = Some(names.clone()),
-                (Some(ColumnKind::Number), _) | (None, None) => {}
-                (None, Some((line, text))) if has_number.get(c).copied().unwrap_or(false) => {
-                    let column = columns.get(c).map_or("?", String::as_str);
-                    return Err(parse_err(line, format!("column {column:?}: {text:?} is not a number")));
-                }
-                (None, Some(_)) => {
-                    // Text ids in order of appearance become indices of the sorted names.
-                    let seen = texts.get_mut(c).map(|t| std::mem::take(&mut t.names)).unwrap_or_default();
-                    let mut sorted = seen.clone();
-                    sorted.sort();
-                    let index: Vec<f64> =
-                        seen.iter().map(|t| sorted.binary_search(t).map_or(0.0, |i| i as f64)).collect();
-                    for row in &mut rows {
-                        if let Some(cell) = row.get_mut(c) {
-                            *cell = index.get(*cell as usize).copied().unwrap_or(0.0);
-                        }
-                    }
-                    *category = Some(sorted);
-                }
-            }
+        let mut categories: Vec<Option<Vec<String>>> = Vec::with_capacity(columns.len());
+        for (c, scan) in scans.iter_mut().enumerate() {
+            categories.push(scan.categories(c, &mut rows).map_err(|(line, m)| parse_err(line, m))?);
         }
         Ok(Table { columns, rows, categories, lines })
     }
@@ -273,6 +217,79 @@ impl Table {
             }
         }
         Tensor::from_vec(data, [rows.len(), cols.len()])
+    }
+}
+
+/// What one pass learns about a column. A column is categorical when it holds no number at all
+/// (or a model fixes it so); a column mixing both is a mistake in the file (a typo in a
+/// number), named by its first text.
+struct ColumnScan<'k> {
+    name: String,
+    /// The kind a model fixes for it, if any.
+    fixed: Option<&'k ColumnKind>,
+    /// Its texts, interned in order of appearance.
+    texts: Interner,
+    /// Where its first text was, and the text.
+    first_text: Option<(u64, String)>,
+    has_number: bool,
+}
+
+impl<'k> ColumnScan<'k> {
+    fn new(name: &str, kinds: &'k [(String, ColumnKind)]) -> Self {
+        let fixed = kinds.iter().find(|(k, _)| k == name).map(|(_, kind)| kind);
+        ColumnScan { name: name.to_string(), fixed, texts: Interner::default(), first_text: None, has_number: false }
+    }
+
+    /// The cell's value as stored: a number, a fixed class's index, or a text's id.
+    fn value(&mut self, field: &str, line: u64) -> std::result::Result<f64, String> {
+        let column = self.name.as_str();
+        match self.fixed {
+            Some(ColumnKind::Classes(names)) => {
+                names.iter().position(|n| n == field).map(|i| i as f64).ok_or_else(|| {
+                    format!(
+                        "column {column:?}: class {field:?} is not one the model was trained on ({})",
+                        names.join(", ")
+                    )
+                })
+            }
+            Some(ColumnKind::Number) => parse_number(field, column),
+            None if field.parse::<f64>().is_ok() => {
+                self.has_number = true;
+                parse_number(field, column)
+            }
+            None => {
+                self.first_text.get_or_insert_with(|| (line, field.to_string()));
+                Ok(self.texts.id(field) as f64)
+            }
+        }
+    }
+
+    /// The column's class names (None for a number column), with its cells in `rows` (column
+    /// `c`) turned from text ids into indices of the sorted names.
+    fn categories(
+        &mut self,
+        c: usize,
+        rows: &mut [Vec<f64>],
+    ) -> std::result::Result<Option<Vec<String>>, (u64, String)> {
+        match (self.fixed, self.first_text.take()) {
+            (Some(ColumnKind::Classes(names)), _) => Ok(Some(names.clone())),
+            (Some(ColumnKind::Number), _) | (None, None) => Ok(None),
+            (None, Some((line, text))) if self.has_number => {
+                Err((line, format!("column {:?}: {text:?} is not a number", self.name)))
+            }
+            (None, Some(_)) => {
+                let seen = std::mem::take(&mut self.texts.names);
+                let mut sorted = seen.clone();
+                sorted.sort();
+                let index: Vec<f64> = seen.iter().map(|t| sorted.binary_search(t).map_or(0.0, |i| i as f64)).collect();
+                for row in rows.iter_mut() {
+                    if let Some(cell) = row.get_mut(c) {
+                        *cell = index.get(*cell as usize).copied().unwrap_or(0.0);
+                    }
+                }
+                Ok(Some(sorted))
+            }
+        }
     }
 }
 
