@@ -24,7 +24,6 @@ pub mod autograd;
 mod config;
 pub mod data;
 pub mod error;
-mod functional;
 pub mod io;
 #[allow(unsafe_code)]
 mod kernel;

@@ -204,7 +204,6 @@ pub struct OpCheck {
 /// gradient-check test iterates.
 pub fn op_checks() -> Vec<OpCheck> {
     let mut checks = crate::ops::checks();
-    checks.extend(crate::functional::checks());
     checks.extend(crate::loss::checks());
     checks
 }

@@ -3,10 +3,11 @@
 
 mod binary;
 mod compare;
+mod composite;
 mod index;
 mod linear;
 pub use linear::{AfterLinear, FusedActivation};
-mod loss;
+mod fused_loss;
 mod matmul;
 mod movement;
 mod reduce;
@@ -23,7 +24,8 @@ pub(crate) fn checks() -> Vec<crate::autograd::OpCheck> {
         matmul::checks(),
         linear::checks(),
         index::checks(),
-        loss::checks(),
+        fused_loss::checks(),
+        composite::checks(),
     ]
     .concat()
 }
