@@ -4,8 +4,8 @@
 //! docs/spec.md.
 
 use strata::nn::{
-    check_layer, Activation, DenseConfig, DropConnectConfig, DropoutConfig, FlattenConfig, Initializer, LayerConfig,
-    MaxoutConfig, ReshapeConfig,
+    check_layer, Activation, AveragePooling2DConfig, Conv2DConfig, DenseConfig, DropConnectConfig, DropoutConfig,
+    FlattenConfig, Initializer, LayerConfig, MaxPooling2DConfig, MaxoutConfig, Padding, ReshapeConfig,
 };
 
 #[test]
@@ -28,6 +28,14 @@ fn every_layer_kind_passes_check_layer() {
         (MaxoutConfig::new(3, 4).into(), vec![5]),
         (ReshapeConfig::new([3, -1]).into(), vec![6]),
         (ReshapeConfig::new([2, 2, 2]).into(), vec![2, 4]),
+        (Conv2DConfig::new(3, 3).activation(Activation::Tanh).into(), vec![5, 4, 2]),
+        (Conv2DConfig::new(2, 2).padding(Padding::Same).strides(2, 1).into(), vec![5, 4, 2]),
+        (Conv2DConfig::new(2, 2).dilation_rate(2, 1).use_bias(false).into(), vec![5, 4, 1]),
+        (Conv2DConfig::new(4, 1).into(), vec![3, 3, 2]),
+        (MaxPooling2DConfig::new(2).into(), vec![4, 5, 2]),
+        (MaxPooling2DConfig::new(3).strides(2, 1).into(), vec![5, 4, 2]),
+        (AveragePooling2DConfig::new(2).padding(Padding::Same).into(), vec![5, 3, 2]),
+        (AveragePooling2DConfig::new(3).strides(1, 2).into(), vec![4, 5, 1]),
     ];
     let mut kinds: Vec<&str> = Vec::new();
     for (config, shape) in cases {

@@ -6,6 +6,7 @@
 //! - [`threads`]: the thread count, the helper thread for the second core, and
 //!   [`threads::split_in_two`], the one way work is cut in halves for the two cores;
 //! - [`pool`]: the per-thread buffer pool that makes steady-state steps allocation-free;
+//! - [`conv`]: im2col and col2im, so a convolution is one matrix product;
 //! - [`gather`] (rows of a table, as `index_select` needs) and [`adam`] (the optimizer's
 //!   elementwise update, compiled for AVX2 as well).
 //!
@@ -15,6 +16,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub(crate) mod adam;
+pub(crate) mod conv;
 pub(crate) mod gather;
 pub(crate) mod matmul;
 #[cfg(target_arch = "x86_64")]

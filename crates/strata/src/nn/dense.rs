@@ -218,11 +218,9 @@ impl<T: Element> Layer<T> for Dense<T> {
     }
 
     fn penalty(&self) -> Result<Option<Tensor<T>>> {
-        let pairs =
-            [(self.config.kernel_regularizer, Some(&self.kernel)), (self.config.bias_regularizer, self.bias.as_ref())];
-        super::sum_penalties(pairs.into_iter().map(|pair| match pair {
-            (Some(reg), Some(param)) => reg.penalty(&param.value()).map(Some),
-            _ => Ok(None),
-        }))
+        super::kernel_bias_penalty(
+            (self.config.kernel_regularizer, &self.kernel),
+            (self.config.bias_regularizer, self.bias.as_ref()),
+        )
     }
 }

@@ -3,6 +3,7 @@
 
 mod activation;
 mod check;
+mod conv2d;
 mod dense;
 mod drop_connect;
 mod dropout;
@@ -10,6 +11,7 @@ mod flatten;
 mod functional;
 pub mod init;
 mod maxout;
+mod pooling2d;
 mod regularizer;
 mod reshape;
 mod sequential;
@@ -17,6 +19,7 @@ mod summary;
 
 pub use activation::{Activation, ActivationConfig, ActivationLayer};
 pub use check::{check_layer, gradcheck_layer};
+pub use conv2d::{Conv2D, Conv2DConfig, Padding, Size2};
 pub use dense::{Dense, DenseConfig, MAX_LAYER_PARAMS};
 pub use drop_connect::{DropConnect, DropConnectConfig};
 pub use dropout::{Dropout, DropoutConfig};
@@ -24,6 +27,7 @@ pub use flatten::{Flatten, FlattenConfig};
 pub use functional::{Functional, GraphBuilder, Symbol};
 pub use init::Initializer;
 pub use maxout::{Maxout, MaxoutConfig};
+pub use pooling2d::{AveragePooling2DConfig, MaxPooling2DConfig, Pooling2D, Pooling2DConfig};
 pub use regularizer::Regularizer;
 pub use reshape::{Reshape, ReshapeConfig};
 pub use sequential::Sequential;
@@ -213,6 +217,18 @@ pub(crate) fn sum_penalties<T: Element>(
     Ok(total)
 }
 
+/// The penalty of a layer with a kernel and an optional bias, each with an optional regularizer.
+pub(crate) fn kernel_bias_penalty<T: Element>(
+    (kernel_regularizer, kernel): (Option<Regularizer>, &Param<T>),
+    (bias_regularizer, bias): (Option<Regularizer>, Option<&Param<T>>),
+) -> Result<Option<Tensor<T>>> {
+    let pairs = [(kernel_regularizer, Some(kernel)), (bias_regularizer, bias)];
+    sum_penalties(pairs.into_iter().map(|pair| match pair {
+        (Some(reg), Some(param)) => reg.penalty(&param.value()).map(Some),
+        _ => Ok(None),
+    }))
+}
+
 /// A layer's parameters named `"{layer}.{param}"`.
 pub(crate) fn named_layer_params<T: Element>(layer: &dyn Layer<T>) -> Vec<(String, &Param<T>)> {
     layer.params().into_iter().map(|p| (format!("{}.{}", layer.name(), p.name()), p)).collect()
@@ -324,6 +340,12 @@ layer_kinds! {
     Maxout(MaxoutConfig) = "maxout",
     /// [`Reshape`].
     Reshape(ReshapeConfig) = "reshape",
+    /// [`Conv2D`].
+    Conv2D(Conv2DConfig) = "conv2d",
+    /// [`Pooling2D`], max.
+    MaxPooling2D(MaxPooling2DConfig) = "max_pooling2d",
+    /// [`Pooling2D`], average.
+    AveragePooling2D(AveragePooling2DConfig) = "average_pooling2d",
 }
 
 impl From<Activation> for LayerConfig {

@@ -4,12 +4,17 @@
 mod binary;
 mod compare;
 mod composite;
+mod conv;
+pub(crate) use conv::conv_output_len;
+pub use conv::Conv2dOptions;
 mod index;
 mod linear;
 pub use linear::{AfterLinear, FusedActivation};
 mod fused_loss;
 mod matmul;
 mod movement;
+mod pool;
+pub use pool::{Pool2dOptions, PoolKind};
 mod reduce;
 mod unary;
 
@@ -26,6 +31,8 @@ pub(crate) fn checks() -> Vec<crate::autograd::OpCheck> {
         index::checks(),
         fused_loss::checks(),
         composite::checks(),
+        conv::checks(),
+        pool::checks(),
     ]
     .concat()
 }
