@@ -54,8 +54,8 @@ impl<T: Element> Tensor<T> {
     /// use strata::{Pool2dOptions, PoolKind, Tensor};
     /// let x = Tensor::<f64>::from_f64(&[1., 5., 2., 0., 3., 4., 7., 1., 8., 6., 2., 9., 0., 1., 3., 2.], [1, 4, 4, 1]).unwrap();
     /// let options = Pool2dOptions { pool: (2, 2), strides: (2, 2), same_padding: false };
-    /// assert_eq!(x.pool2d(PoolKind::Max, options).unwrap().to_f64_vec(), vec![5., 4., 8., 9.]);
-    /// assert_eq!(x.pool2d(PoolKind::Average, options).unwrap().to_f64_vec(), vec![2.25, 2.0, 3.75, 4.0]);
+    /// assert_eq!(x.pool2d(PoolKind::Max, options).unwrap().to_f64_vec(), vec![5., 7., 8., 9.]);
+    /// assert_eq!(x.pool2d(PoolKind::Average, options).unwrap().to_f64_vec(), vec![3.25, 2.5, 3.75, 4.0]);
     /// ```
     ///
     /// # Errors
