@@ -2,6 +2,7 @@
 //! `[kh, kw, in, filters]` and bias `[filters]` stored (and saved as `<layer>.kernel`,
 //! `<layer>.bias`) as Keras stores them, output `[oh, ow, filters]`.
 
+use super::dense::{glorot_uniform, yes, zeros};
 use super::{Activation, Initializer, Layer, Mode, Param, Regularizer};
 use crate::error::{Error, Result};
 use crate::ops::{conv_output_len, Conv2dOptions};
@@ -83,15 +84,6 @@ pub struct Conv2DConfig {
 
 fn one() -> Size2 {
     Size2::Both(1)
-}
-fn yes() -> bool {
-    true
-}
-fn glorot_uniform() -> Initializer {
-    Initializer::GlorotUniform
-}
-fn zeros() -> Initializer {
-    Initializer::Zeros
 }
 
 impl super::LayerKind for Conv2DConfig {

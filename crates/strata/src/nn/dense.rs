@@ -40,13 +40,14 @@ pub struct DenseConfig {
     pub name: Option<String>,
 }
 
-fn yes() -> bool {
+/// Serde defaults shared by the layers with Dense's keys (Conv2D, Maxout).
+pub(super) fn yes() -> bool {
     true
 }
-fn glorot_uniform() -> Initializer {
+pub(super) fn glorot_uniform() -> Initializer {
     Initializer::GlorotUniform
 }
-fn zeros() -> Initializer {
+pub(super) fn zeros() -> Initializer {
     Initializer::Zeros
 }
 

@@ -2,6 +2,7 @@
 //! affine functions of the input: `y_j = max_i (x · W_{j,i} + b_{j,i})`. The gradient flows
 //! through the winning piece only.
 
+use super::dense::glorot_uniform;
 use super::{Dense, DenseConfig, Initializer, Layer, Mode, Param};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -22,10 +23,6 @@ pub struct MaxoutConfig {
     /// The layer's name (default "maxout", "maxout_1", ...).
     #[serde(default)]
     pub name: Option<String>,
-}
-
-fn glorot_uniform() -> Initializer {
-    Initializer::GlorotUniform
 }
 
 impl MaxoutConfig {
