@@ -18,6 +18,14 @@ pub(crate) struct MatRef<'a, T> {
 }
 
 impl<'a, T> MatRef<'a, T> {
+    /// Whether the buffer holds every element the sizes and (non-negative) strides reach.
+    fn covered(&self) -> bool {
+        let last = |len: usize, stride: isize| len.saturating_sub(1) * stride.unsigned_abs();
+        self.rows == 0
+            || self.cols == 0
+            || last(self.rows, self.row_stride) + last(self.cols, self.col_stride) < self.data.len()
+    }
+
     pub(crate) fn new(data: &'a [T], rows: usize, cols: usize, transposed: bool) -> Self {
         // Stored row-major as [rows, cols] unless transposed, then stored as [cols, rows].
         if transposed {
@@ -63,6 +71,35 @@ pub(crate) fn gemm_append<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &
         gemm_raw(a, b, spare.as_mut_ptr().cast::<T>());
         out.set_len(out.len() + len);
     }
+}
+
+/// `out = a·b` on this thread alone, for kernels that split their work over the cores
+/// themselves (a convolution's tiles): `out` is `a.rows x b.cols`, row-major.
+pub(crate) fn gemm_single<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T]) {
+    assert!(a.cols == b.rows && out.len() == a.rows * b.cols, "gemm: operand sizes do not fit");
+    assert!(a.covered() && b.covered(), "gemm: an operand is shorter than its sizes");
+    if out.is_empty() {
+        return;
+    }
+    if a.cols == 0 {
+        out.fill(T::zero());
+        return;
+    }
+    let job = Gemm {
+        m: a.rows,
+        n: b.cols,
+        k: a.cols,
+        out: SendPtr(out.as_mut_ptr()),
+        out_row_stride: b.cols as isize,
+        a: SendPtr(a.data.as_ptr() as *mut T),
+        a_strides: (a.row_stride, a.col_stride),
+        b: SendPtr(b.data.as_ptr() as *mut T),
+        b_strides: (b.row_stride, b.col_stride),
+        k_split_scratch: None,
+    };
+    // SAFETY: the operands lie within their slices (checked above: `MatRef::new`'s strides are
+    // row-major or its transpose), and `out` is exclusively borrowed and exactly m x n long.
+    unsafe { job.run(gemm::Parallelism::None) }
 }
 
 /// # Safety

@@ -2,17 +2,15 @@
 //! `[kh, kw, in, out]`, optional bias `[out]`, output `[n, oh, ow, out]` (a cross-correlation, as
 //! every framework's "convolution" is).
 //!
-//! Forward: the patch matrix `P = im2col(x)` (`[n·oh·ow, kh·kw·in]`) times the kernel read as
-//! `[kh·kw·in, out]`, plus the bias, through the project's matrix kernels (a 1x1 kernel at stride 1
-//! is the plain product of the input). Backward: `dK = Pᵀ·g`, `dx = col2im(g·Kᵀ)`, `db = Σ_rows g`;
-//! the patch matrix is kept from the forward pass for `dK`.
+//! Forward: the patch matrix `P` (`[n·oh·ow, kh·kw·in]`) times the kernel read as
+//! `[kh·kw·in, out]`, plus the bias. Backward: `dK = Pᵀ·g`, `dx = col2im(g·Kᵀ)`, `db = Σ_rows g`.
+//! The loops (tiled im2col, a direct path for few channels, 1x1 as the plain product, both
+//! cores) are `kernel/conv.rs`'s; nothing but the geometry is kept for backward.
 
 use crate::autograd::gradcheck::{op_check, OpCheck, R};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
-use crate::kernel::conv::{col2im, im2col, ConvGeometry};
-use crate::kernel::matmul::{gemm_append, MatRef};
-use crate::kernel::pool;
+use crate::kernel::conv::{conv_forward, conv_input_grad, conv_kernel_grad, ConvGeometry};
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
@@ -73,29 +71,10 @@ impl<T: Element> Tensor<T> {
     pub fn conv2d(&self, kernel: &Tensor<T>, bias: Option<&Tensor<T>>, options: Conv2dOptions) -> Result<Tensor<T>> {
         let g = conv_geometry(self.shape(), kernel.shape(), bias.map(Tensor::shape), options)?;
         let out_channels = kernel.dims()[3];
-        let (rows, patch) = (g.rows(), g.patch());
-        let cols = if g.is_pointwise() {
-            Vec::new()
-        } else {
-            let mut cols = pool::take(rows * patch);
-            im2col(self.data(), &g, &mut cols);
-            cols
-        };
-        let patches = if g.is_pointwise() { self.data() } else { &cols[..] };
-        let mut out = pool::take(rows * out_channels);
-        gemm_append(
-            MatRef::new(patches, rows, patch, false),
-            MatRef::new(kernel.data(), patch, out_channels, false),
-            &mut out,
-        );
-        if let Some(b) = bias {
-            for row in out.chunks_exact_mut(out_channels) {
-                row.iter_mut().zip(b.data()).for_each(|(y, &b)| *y = *y + b);
-            }
-        }
+        let out = conv_forward(self.data(), kernel.data(), bias.map(Tensor::data), &g);
         let shape = Shape::new([g.n, g.oh, g.ow, out_channels]);
         let inputs: Vec<&Tensor<T>> = std::iter::once(self).chain(std::iter::once(kernel)).chain(bias).collect();
-        Ok(Tensor::from_op(out, shape, &inputs, Conv2d { geometry: g, cols }))
+        Ok(Tensor::from_op(out, shape, &inputs, Conv2d { geometry: g }))
     }
 }
 
@@ -144,39 +123,23 @@ fn conv_geometry(x: &Shape, kernel: &Shape, bias: Option<&Shape>, o: Conv2dOptio
     Ok(ConvGeometry { n, h, w, c, kh, kw, oh, ow, strides: o.strides, dilation: o.dilation, pad: (pt, pl) })
 }
 
-/// The node of a convolution: its geometry and the patch matrix (empty when it is the input).
-struct Conv2d<T> {
+/// The node of a convolution: its geometry.
+struct Conv2d {
     geometry: ConvGeometry,
-    cols: Vec<T>,
 }
 
-impl<T: Element> Backward<T> for Conv2d<T> {
+impl<T: Element> Backward<T> for Conv2d {
     fn name(&self) -> &'static str {
         "conv2d"
     }
     fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let (input, kernel) = (&x[0], &x[1]);
-        let geo = &self.geometry;
-        let (rows, patch, out_channels) = (geo.rows(), geo.patch(), kernel.dims()[3]);
-        let grad = MatRef::new(g.data(), rows, out_channels, false);
-        let dx = input.requires_grad().then(|| {
-            // dP = g·Kᵀ, then each patch row added back where it was read.
-            let mut d_cols = pool::take(rows * patch);
-            gemm_append(grad, MatRef::new(kernel.data(), out_channels, patch, true), &mut d_cols);
-            if geo.is_pointwise() {
-                return Tensor::from_parts(d_cols, input.shape().clone());
-            }
-            let mut dx = pool::take(input.numel());
-            dx.resize(input.numel(), T::zero());
-            col2im(&d_cols, geo, &mut dx);
-            pool::give(d_cols);
-            Tensor::from_parts(dx, input.shape().clone())
-        });
+        let (geo, out_channels) = (&self.geometry, kernel.dims()[3]);
+        let dx = input
+            .requires_grad()
+            .then(|| Tensor::from_parts(conv_input_grad(g.data(), kernel.data(), geo), input.shape().clone()));
         let dk = kernel.requires_grad().then(|| {
-            let patches = if geo.is_pointwise() { input.data() } else { &self.cols[..] };
-            let mut dk = pool::take(patch * out_channels);
-            gemm_append(MatRef::new(patches, patch, rows, true), grad, &mut dk);
-            Tensor::from_parts(dk, kernel.shape().clone())
+            Tensor::from_parts(conv_kernel_grad(input.data(), g.data(), geo, out_channels), kernel.shape().clone())
         });
         let db = x.get(2).filter(|b| b.requires_grad()).map(|b| {
             let mut db = vec![T::zero(); out_channels];
@@ -195,6 +158,7 @@ impl<T: Element> Backward<T> for Conv2d<T> {
 
 /// Options of the checked convolutions.
 const SAME_STRIDED: Conv2dOptions = Conv2dOptions { strides: (2, 1), dilation: (1, 1), same_padding: true };
+const SAME_DILATED: Conv2dOptions = Conv2dOptions { strides: (1, 2), dilation: (2, 1), same_padding: true };
 const DILATED: Conv2dOptions = Conv2dOptions { strides: (1, 2), dilation: (2, 1), same_padding: false };
 
 /// The gradient-check cases of this file's ops (`autograd::op_checks` gathers every file's).
@@ -214,6 +178,13 @@ pub(crate) fn checks() -> Vec<OpCheck> {
             Some(&t[2]),
             DILATED
         )),
+        op_check!(
+            Some("conv2d"),
+            "conv2d 6 channels (tiled im2col), same",
+            &[&[&[2, 4, 5, 6], &[2, 3, 6, 2], &[2]]],
+            R,
+            |t| t[0].conv2d(&t[1], Some(&t[2]), SAME_DILATED)
+        ),
         op_check!(Some("conv2d"), "conv2d 1x1", &[&[&[2, 3, 3, 4], &[1, 1, 4, 2], &[2]]], R, |t| t[0].conv2d(
             &t[1],
             Some(&t[2]),

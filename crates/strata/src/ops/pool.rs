@@ -8,7 +8,7 @@
 use crate::autograd::gradcheck::{op_check, OpCheck, R};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
-use crate::kernel::pool;
+use crate::kernel::pooling::{pool_backward, pool_forward, PoolWindows};
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
@@ -79,60 +79,16 @@ impl<T: Element> Tensor<T> {
             ));
         };
         let (oh, ow) = (rows.len(), cols.len());
-        let x = self.data();
-        let mut out = pool::take(n * oh * ow * c);
-        // For a max, the input index each output took (its gradient goes there).
-        let mut taken: Vec<usize> = Vec::with_capacity(if kind == PoolKind::Max { n * oh * ow * c } else { 0 });
-        for b in 0..n {
-            for ry in &rows {
-                for rx in &cols {
-                    let at = |iy: usize, ix: usize| ((b * h + iy) * w + ix) * c;
-                    let first = at(ry.start, rx.start);
-                    let start = out.len();
-                    out.extend_from_slice(&x[first..first + c]);
-                    if kind == PoolKind::Max {
-                        taken.extend(first..first + c);
-                    }
-                    for iy in ry.clone() {
-                        for ix in rx.clone() {
-                            let from = at(iy, ix);
-                            if from == first {
-                                continue;
-                            }
-                            let (acc, src) = (&mut out[start..start + c], &x[from..from + c]);
-                            match kind {
-                                PoolKind::Max => {
-                                    for (ch, (a, &v)) in acc.iter_mut().zip(src).enumerate() {
-                                        // A NaN is taken (and kept), so it propagates as PyTorch's does.
-                                        if v > *a || (v.is_nan() && !a.is_nan()) {
-                                            *a = v;
-                                            taken[start + ch] = from + ch;
-                                        }
-                                    }
-                                }
-                                PoolKind::Average => acc.iter_mut().zip(src).for_each(|(a, &v)| *a = *a + v),
-                            }
-                        }
-                    }
-                    if kind == PoolKind::Average {
-                        let count = T::of((ry.len() * rx.len()) as f64);
-                        out[start..].iter_mut().for_each(|a| *a = *a / count);
-                    }
-                }
-            }
-        }
-        let node = Pool2d { kind, taken, rows, cols, dims: [n, h, w, c] };
-        Ok(Tensor::from_op(out, Shape::new([n, oh, ow, c]), &[self], node))
+        let windows = PoolWindows { dims: [n, h, w, c], rows, cols };
+        let out = pool_forward(self.data(), &windows, kind == PoolKind::Max);
+        Ok(Tensor::from_op(out, Shape::new([n, oh, ow, c]), &[self], Pool2d { kind, windows }))
     }
 }
 
-/// The node of a pooling: the input index each max took, or the windows an average covered.
+/// The node of a pooling: its windows.
 struct Pool2d {
     kind: PoolKind,
-    taken: Vec<usize>,
-    rows: Vec<std::ops::Range<usize>>,
-    cols: Vec<std::ops::Range<usize>>,
-    dims: [usize; 4],
+    windows: PoolWindows,
 }
 
 impl<T: Element> Backward<T> for Pool2d {
@@ -142,35 +98,9 @@ impl<T: Element> Backward<T> for Pool2d {
             PoolKind::Average => "average_pool2d",
         }
     }
-    fn backward(&self, x: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
+    fn backward(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let input = &x[0];
-        let mut dx = pool::take(input.numel());
-        dx.resize(input.numel(), T::zero());
-        match self.kind {
-            PoolKind::Max => {
-                for (&to, &v) in self.taken.iter().zip(g.data()) {
-                    dx[to] = dx[to] + v;
-                }
-            }
-            PoolKind::Average => {
-                let [n, h, w, c] = self.dims;
-                let mut grads = g.data().chunks_exact(c);
-                for b in 0..n {
-                    for ry in &self.rows {
-                        for rx in &self.cols {
-                            let Some(share) = grads.next() else { continue };
-                            let count = T::of((ry.len() * rx.len()) as f64);
-                            for iy in ry.clone() {
-                                for ix in rx.clone() {
-                                    let to = ((b * h + iy) * w + ix) * c;
-                                    dx[to..to + c].iter_mut().zip(share).for_each(|(d, &v)| *d = *d + v / count);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let dx = pool_backward(input.data(), y.data(), g.data(), &self.windows, self.kind == PoolKind::Max);
         Ok(vec![Some(Tensor::from_parts(dx, input.shape().clone()))])
     }
 }

@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
+use crate::shape::Shape;
 
 /// Training and test data prepared from a `[data]` table.
 pub struct Prepared {
@@ -46,6 +47,21 @@ pub struct Fixed<'a> {
     /// For a loss of class indices, the model's output units: a label outside `0..units` is an
     /// error naming the CSV line, and one-hot targets get this width.
     pub class_outputs: Option<usize>,
+    /// The model's per-sample input shape: images (`[n, h, w]`) get the channel axis of 1 a
+    /// conv layer's input `[h, w, 1]` asks for, as Keras's examples add it with `expand_dims`.
+    pub input_shape: Option<&'a Shape>,
+}
+
+/// `x` with the channel axis `input` asks for: `[n, h, w]` becomes `[n, h, w, 1]` when `input`
+/// is `[h, w, 1]` (no copy); any other data is returned as it is, for the model to check.
+pub fn with_channel_axis(x: Tensor<f32>, input: Option<&Shape>) -> Result<Tensor<f32>> {
+    let Some(input) = input else { return Ok(x) };
+    let (per_sample, want) = (&x.dims()[1.min(x.rank())..], input.dims());
+    if want.len() == per_sample.len() + 1 && want.ends_with(&[1]) && want.starts_with(per_sample) {
+        let dims: Vec<usize> = x.dims().iter().chain(&[1]).copied().collect();
+        return x.reshape(dims);
+    }
+    Ok(x)
 }
 
 /// [`prepare_data`] with what a model fixes about its data.
@@ -91,8 +107,12 @@ pub fn prepare_data_with(spec: &DataSpec, data_path: Option<&Path>, fixed: Fixed
     // Kept for figures of 2-feature tables only: for images it would double the memory.
     let x_train_raw = if x_train.rank() == 2 { x_train.clone() } else { Tensor::zeros([0]) };
     let x_train = finite_after_scaling(scaler.apply(x_train)?, &spec.scale, "training")?;
+    let x_train = with_channel_axis(x_train, fixed.input_shape)?;
     let test = test
-        .map(|(x, y)| Ok::<_, Error>((finite_after_scaling(scaler.apply(x)?, &spec.scale, "test")?, y)))
+        .map(|(x, y)| {
+            let x = finite_after_scaling(scaler.apply(x)?, &spec.scale, "test")?;
+            Ok::<_, Error>((with_channel_axis(x, fixed.input_shape)?, y))
+        })
         .transpose()?;
     Ok(Prepared {
         x_train,

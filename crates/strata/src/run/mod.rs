@@ -173,7 +173,8 @@ fn prepare_fit(text: &str, spec_path: &Path, options: &FitOptions) -> Result<Pre
     let mut model = build_model(&spec, seed)?;
     let verbose = options.verbose.unwrap_or_else(|| spec.fit.verbose.unwrap_or(1));
     let data_path = options.data.clone().or_else(|| spec_data_path(&spec.data, spec_path));
-    let fixed = Fixed { class_outputs: class_outputs(&model)?, ..Fixed::default() };
+    let input_shape = model.network().input_shape().clone();
+    let fixed = Fixed { class_outputs: class_outputs(&model)?, input_shape: Some(&input_shape), ..Fixed::default() };
     let data = prepare_data_with(&spec.data, data_path.as_deref(), fixed)?;
     if let Some(path) = &options.init_weights {
         model.load_weights(path)?;

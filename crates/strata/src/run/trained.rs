@@ -79,6 +79,7 @@ pub fn evaluate_run(run_dir: &Path, data: Option<&Path>) -> Result<EvaluationRep
         scaler: Some(&run.scaler),
         class_names: run.class_names.as_deref(),
         class_outputs: class_outputs(&run.model)?,
+        input_shape: Some(run.model.network().input_shape()),
     };
     let batch = run.spec.fit.batch_size;
     let table_file = data.is_some() && source_kind(&run.spec.data)?.0 != "idx";
@@ -233,7 +234,8 @@ pub fn predict_run(run_dir: &Path, input: &Path, out: &mut dyn std::io::Write) -
     writer.write_record(&header).map_err(csv_error)?;
     let batch = run.spec.fit.batch_size;
     let mut write_batch = |x: Tensor<f32>| -> Result<usize> {
-        let pred = run.model.predict(&run.scaler.transform(&x)?, batch)?;
+        let x = with_channel_axis(run.scaler.transform(&x)?, Some(network.input_shape()))?;
+        let pred = run.model.predict(&x, batch)?;
         let mut rows = 0;
         for row in pred.data().chunks(width) {
             let mut fields: Vec<String> = row.iter().map(|v| v.to_string()).collect();
