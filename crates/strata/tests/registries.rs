@@ -4,8 +4,11 @@
 //! docs/spec.md.
 
 use strata::nn::{
-    check_layer, Activation, AveragePooling2DConfig, Conv2DConfig, DenseConfig, DropConnectConfig, DropoutConfig,
-    FlattenConfig, Initializer, LayerConfig, MaxPooling2DConfig, MaxoutConfig, Padding, ReshapeConfig,
+    check_layer, Activation, AveragePooling1DConfig, AveragePooling2DConfig, BatchNormalizationConfig, Conv1DConfig,
+    Conv2DConfig, DenseConfig, DropConnectConfig, DropoutConfig, FlattenConfig, GlobalAveragePooling1DConfig,
+    GlobalAveragePooling2DConfig, GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig, Initializer, LayerConfig,
+    MaxPooling1DConfig, MaxPooling2DConfig, MaxoutConfig, Padding, Padding1D, ReshapeConfig, SpatialDropout1DConfig,
+    SpatialDropout2DConfig,
 };
 
 #[test]
@@ -36,6 +39,19 @@ fn every_layer_kind_passes_check_layer() {
         (MaxPooling2DConfig::new(3).strides(2, 1).into(), vec![5, 4, 2]),
         (AveragePooling2DConfig::new(2).padding(Padding::Same).into(), vec![5, 3, 2]),
         (AveragePooling2DConfig::new(3).strides(1, 2).into(), vec![4, 5, 1]),
+        (Conv1DConfig::new(3, 3).activation(Activation::Tanh).into(), vec![6, 2]),
+        (Conv1DConfig::new(2, 2).padding(Padding1D::Causal).dilation_rate(2).into(), vec![5, 3]),
+        (Conv1DConfig::new(2, 3).padding(Padding1D::Same).strides(2).use_bias(false).into(), vec![7, 2]),
+        (MaxPooling1DConfig::new(3).strides(2).into(), vec![7, 2]),
+        (AveragePooling1DConfig::new(2).padding(Padding::Same).into(), vec![5, 3]),
+        (GlobalAveragePooling1DConfig::default().into(), vec![4, 3]),
+        (GlobalAveragePooling2DConfig { keepdims: true, name: None }.into(), vec![3, 2, 4]),
+        (GlobalMaxPooling1DConfig::default().into(), vec![5, 2]),
+        (GlobalMaxPooling2DConfig::default().into(), vec![3, 3, 2]),
+        (BatchNormalizationConfig::default().into(), vec![3, 2, 4]),
+        (BatchNormalizationConfig::default().center_scale(false, true).epsilon(0.1).into(), vec![5]),
+        (SpatialDropout1DConfig::new(0.3).into(), vec![4, 3]),
+        (SpatialDropout2DConfig::new(0.5).into(), vec![3, 2, 4]),
     ];
     let mut kinds: Vec<&str> = Vec::new();
     for (config, shape) in cases {

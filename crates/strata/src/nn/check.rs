@@ -8,7 +8,8 @@ use crate::rng::seeded_rng;
 use crate::tensor::Tensor;
 
 /// Check `layer`'s gradients at `input` in `Mode::Infer` (deterministic). Position 0 of the
-/// report is the input; position `k` is the `k`-th parameter in `params()` order.
+/// report is the input; position `k` is the `k`-th parameter in `params()` order (trainable
+/// ones only: the others get no gradient).
 ///
 /// # Errors
 /// When the forward pass fails or a value is not finite.
@@ -41,7 +42,8 @@ pub fn gradcheck_layer(
         };
         report.add((0, j), a, (shifted(config.eps)? - shifted(-config.eps)?) / (2.0 * config.eps));
     }
-    for (k, param) in layer.params().iter().enumerate() {
+    // Non-trainable parameters (moving statistics) get no gradient and are not checked.
+    for (k, param) in layer.params().iter().enumerate().filter(|(_, p)| p.trainable()) {
         let original = param.value().detach();
         let analytic = grads.get_id(param.id()).map(|g| g.to_vec()).unwrap_or_else(|| vec![0.0; param.numel()]);
         for (j, &a) in analytic.iter().enumerate() {

@@ -243,6 +243,17 @@ impl<T: Element> Conv2D<T> {
     }
 }
 
+impl<T: Element> Conv2D<T> {
+    /// The same layer with its `[1, k, in, filters]` kernel stored as `[k, in, filters]`
+    /// (Conv1D's layout; the forward pass views it as 4-D again).
+    pub(crate) fn with_kernel_1d(self) -> Result<Self> {
+        let value = self.kernel.value();
+        let dims = value.dims()[1..].to_vec();
+        let kernel = Param::new("kernel", Tensor::from_vec(value.to_vec(), dims)?, true);
+        Ok(Conv2D { kernel, ..self })
+    }
+}
+
 impl<T: Element> Layer<T> for Conv2D<T> {
     fn forward(&self, x: &Tensor<T>, _mode: Mode) -> Result<Tensor<T>> {
         if x.rank() != 4 {
@@ -254,7 +265,12 @@ impl<T: Element> Layer<T> for Conv2D<T> {
         }
         self.output_shape(&Shape::new(&x.dims()[1..]))?;
         let bias = self.bias.as_ref().map(Param::value);
-        let y = x.conv2d(&self.kernel.value(), bias.as_ref(), self.config.options())?;
+        let kernel = match self.kernel.value() {
+            // Conv1D's kernel, stored [k, in, filters] as Keras stores it: a view as [1, k, in, filters].
+            k if k.rank() == 3 => k.reshape(std::iter::once(1).chain(k.dims().iter().copied()).collect::<Vec<_>>())?,
+            k => k,
+        };
+        let y = x.conv2d(&kernel, bias.as_ref(), self.config.options())?;
         match self.config.activation {
             Activation::Linear => Ok(y),
             activation => activation.apply(&y),

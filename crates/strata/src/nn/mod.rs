@@ -2,13 +2,16 @@
 //! kinds that `Sequential`, the spec file and the CLI can name.
 
 mod activation;
+mod batch_norm;
 mod check;
+mod conv1d;
 mod conv2d;
 mod dense;
 mod drop_connect;
 mod dropout;
 mod flatten;
 mod functional;
+mod global_pooling;
 pub mod init;
 mod maxout;
 mod pooling2d;
@@ -18,16 +21,25 @@ mod sequential;
 mod summary;
 
 pub use activation::{Activation, ActivationConfig, ActivationLayer};
+pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
 pub use check::{check_layer, gradcheck_layer};
+pub use conv1d::{Conv1D, Conv1DConfig, Padding1D};
 pub use conv2d::{Conv2D, Conv2DConfig, Padding, Size2};
 pub use dense::{Dense, DenseConfig, MAX_LAYER_PARAMS};
 pub use drop_connect::{DropConnect, DropConnectConfig};
-pub use dropout::{Dropout, DropoutConfig};
+pub use dropout::{Dropout, DropoutConfig, SpatialDropout1DConfig, SpatialDropout2DConfig, SpatialDropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};
 pub use functional::{Functional, GraphBuilder, Symbol};
+pub use global_pooling::{
+    GlobalAveragePooling1DConfig, GlobalAveragePooling2DConfig, GlobalMaxPooling1DConfig, GlobalMaxPooling2DConfig,
+    GlobalPooling, GlobalPoolingConfig,
+};
 pub use init::Initializer;
 pub use maxout::{Maxout, MaxoutConfig};
-pub use pooling2d::{AveragePooling2DConfig, MaxPooling2DConfig, Pooling2D, Pooling2DConfig};
+pub use pooling2d::{
+    AveragePooling1DConfig, AveragePooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Pooling1D, Pooling1DConfig,
+    Pooling2D, Pooling2DConfig,
+};
 pub use regularizer::Regularizer;
 pub use reshape::{Reshape, ReshapeConfig};
 pub use sequential::Sequential;
@@ -222,7 +234,13 @@ pub(crate) fn kernel_bias_penalty<T: Element>(
     (kernel_regularizer, kernel): (Option<Regularizer>, &Param<T>),
     (bias_regularizer, bias): (Option<Regularizer>, Option<&Param<T>>),
 ) -> Result<Option<Tensor<T>>> {
-    let pairs = [(kernel_regularizer, Some(kernel)), (bias_regularizer, bias)];
+    params_penalty([(kernel_regularizer, Some(kernel)), (bias_regularizer, bias)])
+}
+
+/// The sum of each present parameter's regularizer penalty (None when there are none).
+pub(crate) fn params_penalty<'a, T: Element>(
+    pairs: impl IntoIterator<Item = (Option<Regularizer>, Option<&'a Param<T>>)>,
+) -> Result<Option<Tensor<T>>> {
     sum_penalties(pairs.into_iter().map(|pair| match pair {
         (Some(reg), Some(param)) => reg.penalty(&param.value()).map(Some),
         _ => Ok(None),
@@ -346,6 +364,26 @@ layer_kinds! {
     MaxPooling2D(MaxPooling2DConfig) = "max_pooling2d",
     /// [`Pooling2D`], average.
     AveragePooling2D(AveragePooling2DConfig) = "average_pooling2d",
+    /// [`Conv1D`].
+    Conv1D(Conv1DConfig) = "conv1d",
+    /// [`Pooling1D`], max.
+    MaxPooling1D(MaxPooling1DConfig) = "max_pooling1d",
+    /// [`Pooling1D`], average.
+    AveragePooling1D(AveragePooling1DConfig) = "average_pooling1d",
+    /// [`GlobalPooling`], mean over steps.
+    GlobalAveragePooling1D(GlobalAveragePooling1DConfig) = "global_average_pooling1d",
+    /// [`GlobalPooling`], mean over height and width.
+    GlobalAveragePooling2D(GlobalAveragePooling2DConfig) = "global_average_pooling2d",
+    /// [`GlobalPooling`], maximum over steps.
+    GlobalMaxPooling1D(GlobalMaxPooling1DConfig) = "global_max_pooling1d",
+    /// [`GlobalPooling`], maximum over height and width.
+    GlobalMaxPooling2D(GlobalMaxPooling2DConfig) = "global_max_pooling2d",
+    /// [`BatchNormalization`].
+    BatchNormalization(BatchNormalizationConfig) = "batch_normalization",
+    /// [`Dropout`] of whole channels over steps.
+    SpatialDropout1D(SpatialDropout1DConfig) = "spatial_dropout1d",
+    /// [`Dropout`] of whole feature maps.
+    SpatialDropout2D(SpatialDropout2DConfig) = "spatial_dropout2d",
 }
 
 impl From<Activation> for LayerConfig {

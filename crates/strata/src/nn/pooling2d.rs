@@ -1,4 +1,4 @@
-//! Keras's `MaxPooling2D` and `AveragePooling2D`: windows of `pool_size` every `strides`
+//! Keras's `MaxPooling2D` and `AveragePooling2D` (and their 1-D forms, below): windows of `pool_size` every `strides`
 //! (default: the pool size) over channels-last input `[h, w, channels]`, no weights. One config
 //! type for both, told apart by a const parameter, so each is its own row in the registry.
 
@@ -83,8 +83,7 @@ impl<const MAX: bool> super::LayerKind for Pooling2DConfig<MAX> {
                 format!("pool_size {:?} and strides {:?} must be >= 1", options.pool, options.strides),
             ));
         }
-        let kind = if MAX { PoolKind::Max } else { PoolKind::Average };
-        let layer = Pooling2D { kind, options, name };
+        let layer = Pooling2D { kind: self.kind(), options, name };
         <Pooling2D as Layer<T>>::output_shape(&layer, input)?;
         Ok(Box::new(layer))
     }
@@ -134,5 +133,136 @@ impl<T: Element> Layer<T> for Pooling2D {
 
     fn name(&self) -> &str {
         &self.name
+    }
+}
+
+/// Hyper-parameters of a 1-D pooling layer, Keras's `MaxPooling1D` / `AveragePooling1D`
+/// (`{ type = "max_pooling1d", pool_size = 2 }`): windows along the steps of `[steps, channels]`,
+/// run as 2-D pooling of a sequence one row high. `MAX` is true for max pooling.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pooling1DConfig<const MAX: bool> {
+    /// Window length (default 2).
+    #[serde(default = "two_steps")]
+    pub pool_size: usize,
+    /// Steps between windows (default: the pool size).
+    #[serde(default)]
+    pub strides: Option<usize>,
+    /// `"valid"` (default) or `"same"`.
+    #[serde(default)]
+    pub padding: Padding,
+    /// The layer's name (default: "max_pooling1d", "average_pooling1d", numbered).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// [`Pooling1DConfig`] for max pooling.
+pub type MaxPooling1DConfig = Pooling1DConfig<true>;
+/// [`Pooling1DConfig`] for average pooling.
+pub type AveragePooling1DConfig = Pooling1DConfig<false>;
+
+fn two_steps() -> usize {
+    2
+}
+
+impl<const MAX: bool> Default for Pooling1DConfig<MAX> {
+    fn default() -> Self {
+        Pooling1DConfig { pool_size: 2, strides: None, padding: Padding::Valid, name: None }
+    }
+}
+
+impl<const MAX: bool> Pooling1DConfig<MAX> {
+    /// Windows of `pool_size` steps, stride equal to it, valid padding.
+    pub fn new(pool_size: usize) -> Self {
+        Pooling1DConfig { pool_size, ..Self::default() }
+    }
+
+    /// Set the stride.
+    pub fn strides(mut self, strides: usize) -> Self {
+        self.strides = Some(strides);
+        self
+    }
+
+    /// Set the padding.
+    pub fn padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+}
+
+impl<const MAX: bool> super::LayerKind for Pooling1DConfig<MAX> {
+    fn requested_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build_layer<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
+        let what = format!("layer '{name}'");
+        let &[steps, channels] = input.dims() else {
+            return Err(Error::shape(&what, input, "expected [steps, channels] per sample"));
+        };
+        let as_2d = Pooling2DConfig::<MAX> {
+            pool_size: Size2::Each([1, self.pool_size]),
+            strides: Some(Size2::Each([1, self.strides.unwrap_or(self.pool_size)])),
+            padding: self.padding,
+            name: None,
+        };
+        // The 2-D layer checks the sizes against the sequence viewed as one row.
+        as_2d.build_layer::<T>(&Shape::new([1, steps, channels]), name.clone(), rng)?;
+        Ok(Box::new(Pooling1D { inner: Pooling2D { kind: as_2d.kind(), options: as_2d.options(), name } }))
+    }
+}
+
+impl<const MAX: bool> Pooling2DConfig<MAX> {
+    fn kind(&self) -> PoolKind {
+        if MAX {
+            PoolKind::Max
+        } else {
+            PoolKind::Average
+        }
+    }
+}
+
+/// A 1-D pooling layer (see [`Pooling1DConfig`]): [`Pooling2D`] over a one-row view.
+pub struct Pooling1D {
+    inner: Pooling2D,
+}
+
+impl<T: Element> Layer<T> for Pooling1D {
+    fn forward(&self, x: &Tensor<T>, mode: Mode) -> Result<Tensor<T>> {
+        let &[n, steps, channels] = x.dims() else {
+            return Err(Error::shape(
+                &format!("layer '{}'", self.inner.name),
+                x.shape(),
+                "expected [*, steps, channels]",
+            ));
+        };
+        let y = <Pooling2D as Layer<T>>::forward(&self.inner, &x.reshape([n, 1, steps, channels])?, mode)?;
+        y.reshape([n, y.dims()[2], channels])
+    }
+
+    fn output_shape(&self, input: &Shape) -> Result<Shape> {
+        let &[steps, channels] = input.dims() else {
+            return Err(Error::shape(
+                &format!("layer '{}'", self.inner.name),
+                input,
+                "expected [steps, channels] per sample",
+            ));
+        };
+        let out = <Pooling2D as Layer<T>>::output_shape(&self.inner, &Shape::new([1, steps, channels]))?;
+        Ok(Shape::new(&out.dims()[1..]))
+    }
+
+    fn params(&self) -> Vec<&Param<T>> {
+        Vec::new()
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.inner.kind {
+            PoolKind::Max => "MaxPooling1D",
+            PoolKind::Average => "AveragePooling1D",
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.inner.name
     }
 }

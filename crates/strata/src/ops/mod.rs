@@ -13,6 +13,8 @@ pub use linear::{AfterLinear, FusedActivation};
 mod fused_loss;
 mod matmul;
 mod movement;
+mod norm;
+pub use norm::BatchNormOutput;
 mod pool;
 pub use pool::{Pool2dOptions, PoolKind};
 mod reduce;
@@ -33,6 +35,7 @@ pub(crate) fn checks() -> Vec<crate::autograd::OpCheck> {
         composite::checks(),
         conv::checks(),
         pool::checks(),
+        norm::checks(),
     ]
     .concat()
 }
