@@ -36,7 +36,8 @@ pub struct Spec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
-    /// `"builtin:iris"` (also xor, and, or, not), `"idx:DIR"` or `"csv:FILE"`.
+    /// `"builtin:iris"` (also xor, and, or, not), `"idx:DIR"`, `"csv:FILE"` or `"images:DIR"`
+    /// (one sub-folder of PNG or JPEG files per class).
     pub source: String,
     /// Feature column names (tables).
     #[serde(default)]
@@ -67,6 +68,11 @@ pub struct DataSpec {
     /// Perturb each training batch: `{ flip_horizontal = 0.5, rotation = 10, shift = 0.1, zoom = 0.1,
     /// brightness = 0.1, noise = 0.05 }` (every key optional, default 0).
     pub augment: Option<crate::data::augment::Augmentation>,
+    /// Images: `[height, width]` every image is resized to (default: keep, all the same size).
+    pub image_size: Option<[usize; 2]>,
+    /// Images: `"rgb"` (default, as Keras) or `"grayscale"`.
+    #[serde(default)]
+    pub color_mode: crate::data::images::ColorMode,
 }
 
 fn default_scale() -> String {
@@ -87,7 +93,7 @@ impl DataSpec {
     pub fn source_kind(&self) -> std::result::Result<(&str, &str), String> {
         self.source
             .split_once(':')
-            .ok_or_else(|| format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", self.source))
+            .ok_or_else(|| format!("{:?} must be builtin:NAME, csv:FILE, idx:DIR or images:DIR", self.source))
     }
 
     /// What to do with a CSV row with an empty field.
@@ -409,14 +415,18 @@ impl Spec {
     /// error names its key (the caller adds the line).
     fn check_settings(&self) -> std::result::Result<(), (&'static str, String)> {
         let kind = match self.data.source_kind() {
-            Ok((kind, _)) if ["builtin", "csv", "idx"].contains(&kind) => kind,
+            Ok((kind, _)) if ["builtin", "csv", "idx", "images"].contains(&kind) => kind,
             _ => {
                 return Err((
                     "data.source",
-                    format!("{:?} must be builtin:NAME, csv:FILE or idx:DIR", self.data.source),
+                    format!("{:?} must be builtin:NAME, csv:FILE, idx:DIR or images:DIR", self.data.source),
                 ))
             }
         };
+        if kind != "images" && (self.data.image_size.is_some() || self.data.color_mode != Default::default()) {
+            let key = if self.data.image_size.is_some() { "data.image_size" } else { "data.color_mode" };
+            return Err((key, format!("applies to images:DIR sources only; data.source is {:?}", self.data.source)));
+        }
         self.data.missing_rule().map_err(|m| ("data.missing", m))?;
         if self.data.missing != "error" && kind != "csv" {
             return Err(("data.missing", format!("applies to CSV files only; data.source is {:?}", self.data.source)));

@@ -5,6 +5,7 @@ pub mod augment;
 pub mod fetch;
 pub mod gates;
 pub mod idx;
+pub mod images;
 pub mod iris;
 pub mod loader;
 pub mod preprocess;

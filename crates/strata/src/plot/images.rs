@@ -9,12 +9,14 @@ use crate::io::write_atomic;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// A 5 x 5 grid of grey images `[n, rows, cols]` (values 0..1) under a title, each with a
-/// caption; images flagged in `wrong` get a red frame and a red caption (a misclassified test
-/// image), as a PNG. Cells are wide enough for two class names ("Ankle boot / Sneaker").
+/// A 5 x 5 grid of images under a title, each with a caption: grey images `[n, rows, cols]` or
+/// `[n, rows, cols, 1]` (values 0..1, drawn dark on white as lecture 004 shows Fashion-MNIST) or
+/// colour ones `[n, rows, cols, 3]`; images flagged in `wrong` get a red frame and a red caption
+/// (a misclassified test image), as a PNG. Small images are magnified (4 screen pixels per pixel
+/// for 28x28); cells are wide enough for two class names ("Ankle boot / Sneaker").
 ///
 /// # Errors
-/// When the images are not rank 3 or the file cannot be written.
+/// When the images are not of those shapes or the file cannot be written.
 pub fn image_grid(
     images: &crate::Tensor<f32>,
     captions: &[String],
@@ -23,27 +25,45 @@ pub fn image_grid(
     png: &Path,
 ) -> Result<()> {
     register_font();
-    let (n, rows, cols) = images.shape().dims3("image_grid")?;
+    let (n, rows, cols, channels) = match *images.dims() {
+        [n, rows, cols] => (n, rows, cols, 1),
+        [n, rows, cols, c @ (1 | 3)] => (n, rows, cols, c),
+        _ => {
+            return Err(Error::shape(
+                "image_grid",
+                images.shape(),
+                "expects [n, rows, cols] or [n, rows, cols, 1 or 3]",
+            ))
+        }
+    };
+    let px = (112 / rows.max(cols).max(1)).clamp(1, 4) as i32;
+    let (width, height) = (cols as i32 * px, rows as i32 * px);
     let longest = captions.iter().map(|c| c.chars().count()).max().unwrap_or(0) as u32;
-    let cell = ((cols as u32 * 4 + 20).max(longest * 7 + 16), rows as u32 * 4 + 40);
+    let cell = ((width as u32 + 20).max(longest * 7 + 16), height as u32 + 40);
     let size = (cell.0 * 5, cell.1 * 5 + 36);
     let mut pixels = vec![255u8; (size.0 * size.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
         let (head, grid) = root.split_vertically(36);
         head.draw(&Text::new(title.to_string(), (10, 8), (FONT, 18))).map_err(|e| plot_error(png, e))?;
+        let per_image = rows * cols * channels;
         for (i, area) in grid.split_evenly((5, 5)).iter().enumerate().take(n.min(25)) {
-            let img = &images.data()[i * rows * cols..(i + 1) * rows * cols];
-            let left = (cell.0 as i32 - cols as i32 * 4) / 2;
-            for (k, &v) in img.iter().enumerate() {
-                let shade = 255 - (v.clamp(0.0, 1.0) * 255.0) as u8;
-                let (x, y) = (left + (k % cols) as i32 * 4, 30 + (k / cols) as i32 * 4);
-                area.draw(&Rectangle::new([(x, y), (x + 4, y + 4)], RGBColor(shade, shade, shade).filled()))
+            let img = &images.data()[i * per_image..(i + 1) * per_image];
+            let left = (cell.0 as i32 - width) / 2;
+            for (k, pixel) in img.chunks_exact(channels).enumerate() {
+                let level = |v: f32| (v.clamp(0.0, 1.0) * 255.0) as u8;
+                let shade = match pixel {
+                    [v] => RGBColor(255 - level(*v), 255 - level(*v), 255 - level(*v)),
+                    [r, g, b] => RGBColor(level(*r), level(*g), level(*b)),
+                    _ => RGBColor(255, 255, 255),
+                };
+                let (x, y) = (left + (k % cols) as i32 * px, 30 + (k / cols) as i32 * px);
+                area.draw(&Rectangle::new([(x, y), (x + px, y + px)], shade.filled()))
                     .map_err(|e| plot_error(png, e))?;
             }
             let bad = wrong.get(i).copied().unwrap_or(false);
             if bad {
-                let frame = [(left - 2, 28), (left + cols as i32 * 4 + 2, 32 + rows as i32 * 4)];
+                let frame = [(left - 2, 28), (left + width + 2, 32 + height)];
                 area.draw(&Rectangle::new(frame, RED.stroke_width(2))).map_err(|e| plot_error(png, e))?;
             }
             let caption = captions.get(i).map_or("", String::as_str);

@@ -1,13 +1,16 @@
 //! Plots, drawn with `plotters` and an embedded font (DejaVu Sans), so no system font is needed:
-//! learning curves as lecture 000 draws them, and a grid of labelled images (lecture 004).
+//! learning curves as lecture 000 draws them, a grid of labelled images (lecture 004), and a
+//! conv network's filters and feature maps (`conv.rs`, lecture 003).
 //! Files are written atomically. Learning curves in `curves.rs`, images and classifier results
 //! in `images.rs`, class-coloured 2-D data in `classes.rs`.
 
 mod classes;
+mod conv;
 mod curves;
 mod images;
 
 pub use classes::{decision_regions, scatter_by_class};
+pub use conv::{feature_maps, filters};
 pub use curves::{learning_curves, learning_curves_marked};
 pub use images::{confusion_matrix, image_grid, predicted_vs_true};
 

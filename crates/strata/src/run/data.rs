@@ -77,6 +77,7 @@ pub fn prepare_data_with(spec: &DataSpec, data_path: Option<&Path>, fixed: Fixed
             let names = Some(FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect());
             (d.x_train, d.y_train, Some((d.x_test, d.y_test)), names, None)
         }
+        "images" => image_data(spec, &location, fixed.class_names)?,
         "builtin" | "csv" => {
             let table = if kind == "builtin" {
                 Table::builtin(location.to_string_lossy().as_ref())?
@@ -96,7 +97,7 @@ pub fn prepare_data_with(spec: &DataSpec, data_path: Option<&Path>, fixed: Fixed
         other => {
             return Err(Error::invalid(
                 "data.source",
-                format!("unknown source kind {other:?} (expected builtin, csv or idx)"),
+                format!("unknown source kind {other:?} (expected builtin, csv, idx or images)"),
             ))
         }
     };
@@ -147,6 +148,42 @@ pub(super) type Split = (
     Option<Vec<String>>,
     Option<(Vec<usize>, Vec<String>)>,
 );
+
+/// The images of `images:DIR`: from `DIR/train` and `DIR/test` when both hold class folders,
+/// else from `DIR`'s class folders with `test_split` held out (seeded, stratified if asked).
+fn image_data(spec: &DataSpec, dir: &Path, classes: Option<&[String]>) -> Result<Split> {
+    use crate::data::images::load_image_folder;
+    let load = |d: &Path, classes: Option<&[String]>| load_image_folder(d, spec.image_size, spec.color_mode, classes);
+    let targets = |labels: &[usize], count: usize| -> Result<Tensor<f32>> {
+        match spec.one_hot {
+            true => Tensor::one_hot(labels, count),
+            false => Tensor::from_vec(labels.iter().map(|&l| l as f32).collect(), [labels.len()]),
+        }
+    };
+    let (train_dir, test_dir) = (dir.join("train"), dir.join("test"));
+    if train_dir.is_dir() && test_dir.is_dir() {
+        let train = load(&train_dir, classes)?;
+        // The test folders' labels follow the training classes' order.
+        let test = load(&test_dir, Some(&train.class_names))?;
+        let count = train.class_names.len();
+        let test = Some((test.x, targets(&test.labels, count)?));
+        return Ok((train.x, targets(&train.labels, count)?, test, Some(train.class_names), None));
+    }
+    let all = load(dir, classes)?;
+    let count = all.class_names.len();
+    let Some(fraction) = spec.test_split else {
+        return Ok((all.x, targets(&all.labels, count)?, None, Some(all.class_names), None));
+    };
+    let strata = spec.stratify.then_some(all.labels.as_slice());
+    let (train, test) = train_test_split(all.labels.len(), fraction, spec.split_seed, strata)?;
+    let pick = |rows: &[usize]| -> Result<(Tensor<f32>, Tensor<f32>)> {
+        let labels: Vec<usize> = rows.iter().filter_map(|&r| all.labels.get(r).copied()).collect();
+        Ok((all.x.index_select(rows)?.detach(), targets(&labels, count)?))
+    };
+    let (x_train, y_train) = pick(&train)?;
+    let test = if test.is_empty() { None } else { Some(pick(&test)?) };
+    Ok((x_train, y_train, test, Some(all.class_names), None))
+}
 
 /// The kind and location of `data.source` (`csv:FILE` gives `("csv", "FILE")`).
 pub(super) fn source_kind(spec: &DataSpec) -> Result<(&str, &str)> {

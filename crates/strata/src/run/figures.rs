@@ -35,7 +35,12 @@ pub(super) fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>)
             )?;
         }
     }
-    if let (3, Some(names)) = (data.x_train.rank(), &data.class_names) {
+    let image_like = match *data.x_train.dims() {
+        [_, _, _] => true,
+        [_, _, _, c] => c == 1 || c == 3,
+        _ => false,
+    };
+    if let (true, Some(names)) = (image_like, &data.class_names) {
         let name = |v: f32| names.get(v as usize).cloned().unwrap_or_else(|| v.to_string());
         let shown = data.x_train.dims()[0].min(25);
         let samples = data.x_train.slice_batch(0, shown)?;
@@ -60,6 +65,7 @@ pub(super) fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>)
             crate::plot::image_grid(&images, &captions, &title, &wrong, &run_dir.join("predictions.png"))?;
         }
     }
+    conv_figures(run_dir, data, model)?;
     if let Some((x, y)) = &data.test {
         if classifier {
             let (matrix, names) = confusion_of(model, x, y, data.class_names.as_deref(), 1024)?;
@@ -77,4 +83,46 @@ pub(super) fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>)
         }
     }
     Ok(())
+}
+
+/// For a network with conv layers: `filters.png` (the first conv layer's kernels) and
+/// `feature_maps.png` (each conv layer's output for the first test image, or the first training
+/// image without a test set). The maps need the layers to run as a chain; a network with
+/// branches gets the filters only.
+fn conv_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>) -> Result<()> {
+    let layers = model.network().each_layer();
+    let is_conv = |l: &dyn crate::nn::Layer<f32>| l.kind() == "Conv2D";
+    let Some(first) = layers.iter().find(|l| is_conv(**l)) else { return Ok(()) };
+    if let Some(kernel) = first.params().first().filter(|p| p.name() == "kernel" && p.shape().rank() == 4) {
+        crate::plot::filters(&kernel.value(), first.name(), &run_dir.join("filters.png"))?;
+    }
+    let (x, y) = data.test.as_ref().map_or((&data.x_train, &data.y_train), |(x, y)| (x, y));
+    if x.rank() != 4 || x.dims()[0] == 0 {
+        return Ok(());
+    }
+    let image = x.slice_batch(0, 1)?;
+    let _guard = crate::autograd::no_grad();
+    let mut h = image.clone();
+    let mut maps = Vec::new();
+    for layer in &layers {
+        h = match layer.forward(&h, crate::nn::Mode::Infer) {
+            Ok(out) => out,
+            Err(_) => return Ok(()),
+        };
+        if is_conv(*layer) && h.rank() == 4 {
+            maps.push((layer.name().to_string(), h.clone()));
+        }
+    }
+    // The image's class: a label, or the hot column of a one-hot row.
+    let first_row = &y.data()[..y.dims().get(1).copied().unwrap_or(1).min(y.numel())];
+    let label = match first_row {
+        [v] => Some(*v as usize),
+        row => row.iter().position(|&v| v == 1.0),
+    };
+    let caption = match (label, &data.class_names) {
+        (Some(l), Some(names)) => names.get(l).cloned().unwrap_or_else(|| format!("class {l}")),
+        (Some(l), None) => format!("class {l}"),
+        (None, _) => "class unknown".to_string(),
+    };
+    crate::plot::feature_maps(&image, &maps, &caption, &run_dir.join("feature_maps.png"))
 }
