@@ -184,7 +184,11 @@ pub fn feature_maps(image: &Tensor<f32>, layers: &[(String, Tensor<f32>)], capti
     for (name, out, h, w, maps, px) in sections {
         let shown = maps.min(SHOWN);
         let label = if shown < maps { format!("first {shown} of {maps} maps") } else { format!("{maps} maps") };
-        canvas.text(format!("{name}: {h}x{w}, {label}"), (10, y as i32), 14);
+        canvas.text(
+            format!("{name}: {h}x{w}, {label}, each on its own scale (dark: strong response)"),
+            (10, y as i32),
+            14,
+        );
         let data = out.data();
         for m in 0..shown {
             let value = |r: usize, c: usize| f64::from(data[(r * w + c) * maps + m]);
