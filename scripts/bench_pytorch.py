@@ -1,4 +1,4 @@
-"""PyTorch versions of strata's workloads W1-W5 (crates/strata/benches/workloads.rs), for
+"""PyTorch versions of strata's workloads W1-W6 (crates/strata/benches/workloads.rs), for
 scripts/bench_vs_pytorch.py. Same data, sizes, initialisation (Glorot uniform, zero bias),
 optimizer settings (Keras defaults) and batch order policy (reshuffled every epoch).
 
@@ -147,7 +147,36 @@ def w5():
         emit(f"W5 {name}", gflops=2 * m * k * n / best / 1e9)
 
 
+def w6():
+    # Keras's simple convnet, as examples/fashion_mnist_cnn.toml builds it: Glorot-uniform
+    # kernels (PyTorch's xavier_uniform_ counts fans over the receptive field, as Keras does),
+    # zero biases, Adam with Keras's epsilon, batch 128, one epoch; inference at batch 1,000.
+    x, y, xt, yt = fashion()
+    x, xt = x[:, None], xt[:, None]  # NCHW, PyTorch's native layout
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10), nn.Softmax(dim=1),
+    )
+    for m in model:
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    start = time.perf_counter()
+    model.train()
+    fit(model, x, y, sparse_cce_from_probs, opt, 128, 1)
+    per_epoch = time.perf_counter() - start
+    model.eval()
+    start = time.perf_counter()
+    with torch.inference_mode():
+        preds = torch.cat([model(xt[i:i + 1000]) for i in range(0, xt.shape[0], 1000)])
+    infer_rate = xt.shape[0] / (time.perf_counter() - start)
+    acc = (preds.argmax(1) == yt).float().mean().item()
+    emit("W6", seconds_per_epoch=per_epoch, test_accuracy=acc, inference_samples_per_second=infer_rate)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(int(sys.argv[2]))
     torch.manual_seed(0)
-    {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}[sys.argv[1]]()
+    {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6}[sys.argv[1]]()

@@ -1,4 +1,4 @@
-"""strata against PyTorch on workloads W1-W5, side by side on this machine.
+"""strata against PyTorch on workloads W1-W6, side by side on this machine.
 
 Each run is its own process; runs alternate (PyTorch 1 thread, PyTorch 2 threads, strata) and
 repeat REPEATS times; the table shows medians, the CPU seconds other processes used during the
@@ -11,7 +11,7 @@ import json, os, resource, statistics, subprocess, sys
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 PYTHON = sys.argv[1]
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-WORKLOADS = sys.argv[3:] or ["W1", "W2", "W3", "W4", "W5"]
+WORKLOADS = sys.argv[3:] or ["W1", "W2", "W3", "W4", "W5", "W6"]
 HZ = os.sysconf("SC_CLK_TCK")
 # Figures where smaller is better; the others (rates, GFLOP/s, accuracy) are larger-is-better.
 SMALLER = {"fit_seconds", "seconds_per_epoch", "microseconds_per_step", "test_mse"}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# strata against PyTorch (CPU) on W1-W5, alternating runs, medians of REPEATS (default 3).
+# strata against PyTorch (CPU) on W1-W6, alternating runs, medians of REPEATS (default 3).
 # A developer tool, not a CI step: it installs PyTorch from PyPI into a virtual environment
 # outside the repository (STRATA_BENCH_VENV, default /tmp/strata-bench-venv) on first use.
 # Usage: scripts/bench_vs_pytorch.sh [REPEATS] [W1 W2 ...]

@@ -1,7 +1,7 @@
-//! The performance workloads W1-W5 (docs/performance.md), one table.
+//! The performance workloads W1-W6 (docs/performance.md), one table.
 //!
 //! Run: `cargo bench -p strata --bench workloads` (all), or name some: `-- W2 W4`; add `--json`
-//! for one JSON object per workload (what `scripts/bench_vs_pytorch.sh` reads). W2 and W3 use
+//! for one JSON object per workload (what `scripts/bench_vs_pytorch.sh` reads). W2, W3 and W6 use
 //! `../shared/data/fashion-mnist` when present, else random data of the same shapes.
 
 use std::path::Path;
@@ -158,6 +158,48 @@ fn w5(json: bool) -> strata::Result<()> {
     Ok(())
 }
 
+/// W6: Keras's simple convnet (examples/fashion_mnist_cnn.toml) at batch 128, one epoch, then
+/// inference at batch 1,000. One epoch keeps the side-by-side run short; the example's 15 epochs
+/// are what CI checks for accuracy.
+fn w6(json: bool, data: &Fashion) -> strata::Result<()> {
+    use strata::nn::{Conv2DConfig, DropoutConfig, MaxPooling2DConfig};
+    let images = |x: &Tensor<f32>| x.reshape([x.dims()[0], 28, 28, 1]);
+    let (x_train, x_test) = (images(&data.x_train)?, images(&data.x_test)?);
+    let net = Sequential::new([28, 28, 1], 0)
+        .add(Conv2DConfig::new(32, 3).activation(Activation::Relu))?
+        .add(MaxPooling2DConfig::new(2))?
+        .add(Conv2DConfig::new(64, 3).activation(Activation::Relu))?
+        .add(MaxPooling2DConfig::new(2))?
+        .add(LayerConfig::Flatten(Default::default()))?
+        .add(DropoutConfig::new(0.5))?
+        .add(DenseConfig::new(10).activation(Activation::Softmax))?;
+    let mut model = net.compile(
+        OptimizerConfig::Adam(Adam::default()),
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+        &[Metric::Accuracy],
+    )?;
+    let config = FitConfig { epochs: 1, batch_size: 128, verbose: 0, ..FitConfig::default() };
+    let start = Instant::now();
+    model.fit(&x_train, &data.y_train, &config)?;
+    let per_epoch = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    model.predict(&x_test, 1000)?;
+    let infer_rate = x_test.dims()[0] as f64 / start.elapsed().as_secs_f64();
+    let accuracy = model.evaluate(&x_test, &data.y_test, 1000)?[1].1;
+    let note = if data.real {
+        "Keras's simple convnet, Adam, batch 128, 1 epoch; inference batch 1,000"
+    } else {
+        "random data (Fashion-MNIST absent)"
+    };
+    report(
+        json,
+        "W6 CNN",
+        &[("seconds_per_epoch", per_epoch), ("test_accuracy", accuracy), ("inference_samples_per_second", infer_rate)],
+        note,
+    );
+    Ok(())
+}
+
 fn main() -> strata::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let json = args.iter().any(|a| a == "--json");
@@ -178,13 +220,16 @@ fn main() -> strata::Result<()> {
     if run("W1") {
         w1(json)?;
     }
-    if run("W2") || run("W3") {
+    if run("W2") || run("W3") || run("W6") {
         let data = fashion();
         if run("W2") {
             w2(json, &data)?;
         }
         if run("W3") {
             w3(json, &data)?;
+        }
+        if run("W6") {
+            w6(json, &data)?;
         }
     }
     if run("W4") {

@@ -94,3 +94,62 @@ fn bad_random_parameters_are_errors() {
         &["rand_uniform", "low 1", "high 1"],
     );
 }
+
+#[test]
+fn conv_and_pooling_layers_refuse_bad_shapes_naming_the_layer() {
+    use strata::nn::{Conv1DConfig, Conv2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Sequential};
+    let net = |input: &[usize], config: strata::nn::LayerConfig| {
+        Sequential::<f32>::new(input.to_vec(), 0).add(config).map(drop)
+    };
+    let show = |m: String| {
+        println!("{m}");
+        m
+    };
+    // A kernel larger than its unpadded input.
+    assert_mentions(
+        &show(message(net(&[2, 5, 1], Conv2DConfig::new(4, 3).into()))),
+        &["conv2d", "3x3", "[2, 5, 1]", "padding"],
+    );
+    // A dilated kernel spans (k - 1) * d + 1 positions.
+    assert_mentions(
+        &show(message(net(&[6, 6, 1], Conv2DConfig::new(4, 3).dilation_rate(3, 3).into()))),
+        &["conv2d", "7"],
+    );
+    // Zero strides and dilations.
+    assert_mentions(
+        &show(message(net(&[6, 6, 1], Conv2DConfig::new(4, 3).strides(0, 1).into()))),
+        &["conv2d", "strides"],
+    );
+    assert_mentions(
+        &show(message(net(&[6, 6, 1], Conv2DConfig::new(4, 3).dilation_rate(1, 0).into()))),
+        &["conv2d", "dilation"],
+    );
+    assert_mentions(&show(message(net(&[6, 6, 1], Conv2DConfig::new(0, 3).into()))), &["conv2d", "filters"]);
+    // A conv layer after a flat input: it asks for [height, width, channels].
+    assert_mentions(
+        &show(message(net(&[784], Conv2DConfig::new(4, 3).into()))),
+        &["conv2d", "[784]", "[height, width, channels]"],
+    );
+    assert_mentions(
+        &show(message(net(&[784], Conv1DConfig::new(4, 3).into()))),
+        &["conv1d", "[784]", "[steps, channels]"],
+    );
+    assert_mentions(
+        &show(message(net(&[2, 3], Conv1DConfig::new(4, 3).into()))),
+        &["conv1d", "[2, 3]", "kernel of 3", "2"],
+    );
+    // Pools larger than their input, and zero pool strides.
+    assert_mentions(
+        &show(message(net(&[1, 5, 2], MaxPooling2DConfig::new(2).into()))),
+        &["max_pooling2d", "[1, 5, 2]", "2x2 window", "1x5"],
+    );
+    assert_mentions(
+        &show(message(net(&[6, 6, 2], MaxPooling2DConfig::new(2).strides(0, 2).into()))),
+        &["max_pooling2d", "strides"],
+    );
+    assert_mentions(
+        &show(message(net(&[1, 2], MaxPooling1DConfig::new(2).into()))),
+        &["max_pooling1d", "[1, 2]", "window of 2", "1 steps"],
+    );
+    assert_mentions(&show(message(net(&[784], MaxPooling2DConfig::new(2).into()))), &["max_pooling2d", "[784]"]);
+}

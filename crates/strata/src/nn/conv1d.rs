@@ -150,11 +150,30 @@ impl super::LayerKind for Conv1DConfig {
             Padding1D::Causal => self.dilation_rate.saturating_mul(self.kernel_size.saturating_sub(1)),
             _ => 0,
         };
+        let valid = self.padding == Padding1D::Valid;
+        check_span(&format!("layer '{name}'"), input, self.kernel_size, self.dilation_rate, valid, steps)?;
         let inner = self.as_conv2d().build(&Shape::new([1, steps + causal, channels]), name, rng)?.with_kernel_1d()?;
         let layer = Conv1D { inner, channels, causal };
         layer.output_shape(input)?;
         Ok(Box::new(layer))
     }
+}
+
+/// Refuses a kernel that spans more steps than a valid-padded input has, in steps (the inner
+/// Conv2D's own error would describe the one-row image it sees).
+fn check_span(what: &str, input: &Shape, kernel: usize, dilation: usize, valid: bool, steps: usize) -> Result<()> {
+    let span = kernel.saturating_sub(1).saturating_mul(dilation).saturating_add(1);
+    if valid && span > steps {
+        let dilated = if dilation == 1 { String::new() } else { format!(" with dilation {dilation}") };
+        return Err(Error::shape(
+            what,
+            input,
+            format!(
+                "a kernel of {kernel}{dilated} spans {span} steps, more than the input's {steps} with valid padding (use padding = \"same\" or \"causal\", or a smaller kernel)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A 1-D convolution layer (see [`Conv1DConfig`]).
@@ -192,6 +211,9 @@ impl<T: Element> Layer<T> for Conv1D<T> {
         if c != self.channels {
             return Err(Error::shape(&self.what(), input, format!("expected {} channels, got {c}", self.channels)));
         }
+        let config = self.inner.config();
+        let valid = self.causal == 0 && config.padding == Padding::Valid;
+        check_span(&self.what(), input, config.kernel_size.pair().1, config.dilation_rate.pair().1, valid, steps)?;
         let out = self.inner.output_shape(&Shape::new([1, steps + self.causal, c]))?;
         Ok(Shape::new(&out.dims()[1..]))
     }

@@ -150,7 +150,7 @@ impl Conv2DConfig {
         self
     }
 
-    fn options(&self) -> Conv2dOptions {
+    pub(crate) fn options(&self) -> Conv2dOptions {
         Conv2dOptions {
             strides: self.strides.pair(),
             dilation: self.dilation_rate.pair(),
@@ -241,6 +241,11 @@ impl<T: Element> Conv2D<T> {
     pub fn bias(&self) -> Option<&Param<T>> {
         self.bias.as_ref()
     }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &Conv2DConfig {
+        &self.config
+    }
 }
 
 impl<T: Element> Conv2D<T> {
@@ -293,7 +298,12 @@ impl<T: Element> Layer<T> for Conv2D<T> {
             _ => Err(Error::shape(
                 &what,
                 input,
-                format!("a {kh}x{kw} kernel (dilation {:?}) does not fit with valid padding", o.dilation),
+                format!(
+                    "a {kh}x{kw} kernel{} spans {}x{} positions, more than the input's {h}x{w} with valid padding (use padding = \"same\" or a smaller kernel)",
+                    if o.dilation == (1, 1) { String::new() } else { format!(" with dilation {:?}", o.dilation) },
+                    (kh - 1) * o.dilation.0 + 1,
+                    (kw - 1) * o.dilation.1 + 1
+                ),
             )),
         }
     }

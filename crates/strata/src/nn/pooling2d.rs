@@ -115,7 +115,10 @@ impl<T: Element> Layer<T> for Pooling2D {
             _ => Err(Error::shape(
                 &what,
                 input,
-                format!("a {}x{} window does not fit with valid padding", pool.0, pool.1),
+                format!(
+                    "a {}x{} window does not fit in the input's {h}x{w} with valid padding (use padding = \"same\" or a smaller pool_size)",
+                    pool.0, pool.1
+                ),
             )),
         }
     }
@@ -194,20 +197,24 @@ impl<const MAX: bool> super::LayerKind for Pooling1DConfig<MAX> {
     fn requested_name(&self) -> Option<&str> {
         self.name.as_deref()
     }
-    fn build_layer<T: Element>(&self, input: &Shape, name: String, rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
+    fn build_layer<T: Element>(&self, input: &Shape, name: String, _rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
         let what = format!("layer '{name}'");
-        let &[steps, channels] = input.dims() else {
-            return Err(Error::shape(&what, input, "expected [steps, channels] per sample"));
-        };
         let as_2d = Pooling2DConfig::<MAX> {
             pool_size: Size2::Each([1, self.pool_size]),
             strides: Some(Size2::Each([1, self.strides.unwrap_or(self.pool_size)])),
             padding: self.padding,
             name: None,
         };
-        // The 2-D layer checks the sizes against the sequence viewed as one row.
-        as_2d.build_layer::<T>(&Shape::new([1, steps, channels]), name.clone(), rng)?;
-        Ok(Box::new(Pooling1D { inner: Pooling2D { kind: as_2d.kind(), options: as_2d.options(), name } }))
+        let strides = self.strides.unwrap_or(self.pool_size);
+        if self.pool_size == 0 || strides == 0 {
+            return Err(Error::invalid(
+                what,
+                format!("pool_size ({}) and strides ({strides}) must be >= 1", self.pool_size),
+            ));
+        }
+        let layer = Pooling1D { inner: Pooling2D { kind: as_2d.kind(), options: as_2d.options(), name } };
+        <Pooling1D as Layer<T>>::output_shape(&layer, input)?;
+        Ok(Box::new(layer))
     }
 }
 
@@ -247,7 +254,16 @@ impl<T: Element> Layer<T> for Pooling1D {
                 "expected [steps, channels] per sample",
             ));
         };
-        let out = <Pooling2D as Layer<T>>::output_shape(&self.inner, &Shape::new([1, steps, channels]))?;
+        let out = <Pooling2D as Layer<T>>::output_shape(&self.inner, &Shape::new([1, steps, channels])).map_err(|_| {
+            Error::shape(
+                &format!("layer '{}'", self.inner.name),
+                input,
+                format!(
+                    "a window of {} does not fit in {steps} steps with valid padding (use padding = \"same\" or a smaller pool_size)",
+                    self.inner.options.pool.1
+                ),
+            )
+        })?;
         Ok(Shape::new(&out.dims()[1..]))
     }
 
