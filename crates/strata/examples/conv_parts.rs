@@ -66,6 +66,7 @@ fn main() -> strata::Result<()> {
     conv("conv2d 1->32 3x3 on 28x28", [128, 28, 28, 1], [3, 3, 1, 32], false)?;
     pool("max_pooling2d 26x26x32", [128, 26, 26, 32])?;
     conv("conv2d_1 32->64 3x3 on 13x13", [128, 13, 13, 32], [3, 3, 32, 64], true)?;
+    conv("conv2d_1 without its input gradient", [128, 13, 13, 32], [3, 3, 32, 64], false)?;
     pool("max_pooling2d_1 11x11x64", [128, 11, 11, 64])?;
     Ok(())
 }
