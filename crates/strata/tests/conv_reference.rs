@@ -57,6 +57,51 @@ fn conv2d_matches_pytorch_valid_same_strided_and_dilated() {
     check(conv_case([1, 6, 5, 1], [2, 2, 1, 2], dilated), [DILATED_Y, DILATED_DX, DILATED_DK, DILATED_DB], "dilated");
 }
 
+/// A batch of 33 (odd, so the two cores' halves differ in size) on both of the kernel's paths
+/// (2 channels: direct; 6: tiled im2col), large enough to be split over two threads, gives what
+/// 33 batches of one give: each sample's output and input gradient, and the sum of their
+/// kernel and bias gradients. Batch 1 is the size the PyTorch cases above check.
+#[test]
+fn a_batch_of_33_split_over_two_threads_is_33_batches_of_one() {
+    strata::set_num_threads(2);
+    let same = Conv2dOptions { strides: (1, 1), dilation: (1, 1), same_padding: true };
+    for (channels, options) in
+        [(2, same), (6, Conv2dOptions { strides: (2, 1), ..same }), (6, Conv2dOptions::default())]
+    {
+        let (n, h, w, filters) = (33, 9, 8, 8);
+        let sample = h * w * channels;
+        let xs = values(n * sample, |i| (0.37 * i + 0.1).sin());
+        let ks = values(3 * 3 * channels * filters, |i| 0.5 * (0.91 * i).cos());
+        let run = |x: &[f64], batch: usize, r_offset: usize| {
+            let x = Tensor::<f64>::from_vec(x.to_vec(), [batch, h, w, channels]).unwrap().with_requires_grad(true);
+            let k = Tensor::<f64>::from_vec(ks.clone(), [3, 3, channels, filters]).unwrap().with_requires_grad(true);
+            let b = Tensor::<f64>::zeros([filters]).with_requires_grad(true);
+            let y = x.conv2d(&k, Some(&b), options).unwrap();
+            let r = values(y.numel(), |i| (1.3 * (i + r_offset as f64)).sin());
+            let r = Tensor::<f64>::from_vec(r, y.shape().clone()).unwrap();
+            let grads = y.backward_with(r).unwrap();
+            let grad = |t: &Tensor<f64>| grads.get(t).unwrap().to_f64_vec();
+            [y.to_f64_vec(), grad(&x), grad(&k), grad(&b)]
+        };
+        let whole = run(&xs, n, 0);
+        let per_y = whole[0].len() / n;
+        let mut parts: [Vec<f64>; 4] = Default::default();
+        parts[2] = vec![0.0; whole[2].len()];
+        parts[3] = vec![0.0; whole[3].len()];
+        for i in 0..n {
+            let [y, dx, dk, db] = run(&xs[i * sample..(i + 1) * sample], 1, i * per_y);
+            parts[0].extend(y);
+            parts[1].extend(dx);
+            parts[2].iter_mut().zip(dk).for_each(|(s, v)| *s += v);
+            parts[3].iter_mut().zip(db).for_each(|(s, v)| *s += v);
+        }
+        let case = format!("batch 33, {channels} channels, {options:?}");
+        for ((g, w), part) in whole.iter().zip(&parts).zip(["y", "dx", "dk", "db"]) {
+            assert_close(g, w, &format!("{case} {part}"));
+        }
+    }
+}
+
 /// The script's pooling cases in strata: `(y, dx)` for the loss `sum(y * r)`.
 fn pool_case(x_shape: [usize; 4], kind: PoolKind, options: Pool2dOptions) -> [Vec<f64>; 2] {
     let x = Tensor::<f64>::from_vec(values(x_shape.iter().product(), |i| (0.37 * i + 0.1).sin()), x_shape)
