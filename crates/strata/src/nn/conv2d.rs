@@ -150,7 +150,7 @@ impl Conv2DConfig {
         self
     }
 
-    pub(crate) fn options(&self) -> Conv2dOptions {
+    fn options(&self) -> Conv2dOptions {
         Conv2dOptions {
             strides: self.strides.pair(),
             dilation: self.dilation_rate.pair(),

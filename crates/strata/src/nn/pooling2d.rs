@@ -199,13 +199,13 @@ impl<const MAX: bool> super::LayerKind for Pooling1DConfig<MAX> {
     }
     fn build_layer<T: Element>(&self, input: &Shape, name: String, _rng: &mut Rng) -> Result<Box<dyn Layer<T>>> {
         let what = format!("layer '{name}'");
+        let strides = self.strides.unwrap_or(self.pool_size);
         let as_2d = Pooling2DConfig::<MAX> {
             pool_size: Size2::Each([1, self.pool_size]),
-            strides: Some(Size2::Each([1, self.strides.unwrap_or(self.pool_size)])),
+            strides: Some(Size2::Each([1, strides])),
             padding: self.padding,
             name: None,
         };
-        let strides = self.strides.unwrap_or(self.pool_size);
         if self.pool_size == 0 || strides == 0 {
             return Err(Error::invalid(
                 what,

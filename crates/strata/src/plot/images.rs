@@ -9,6 +9,16 @@ use crate::io::write_atomic;
 use plotters::prelude::*;
 use std::path::Path;
 
+/// `(n, rows, cols, channels)` of a batch [`image_grid`] can draw: grey `[n, rows, cols]` or
+/// `[n, rows, cols, 1]`, colour `[n, rows, cols, 3]`; `None` for any other shape.
+pub fn image_batch(dims: &[usize]) -> Option<(usize, usize, usize, usize)> {
+    match *dims {
+        [n, rows, cols] => Some((n, rows, cols, 1)),
+        [n, rows, cols, c @ (1 | 3)] => Some((n, rows, cols, c)),
+        _ => None,
+    }
+}
+
 /// A 5 x 5 grid of images under a title, each with a caption: grey images `[n, rows, cols]` or
 /// `[n, rows, cols, 1]` (values 0..1, drawn dark on white as lecture 004 shows Fashion-MNIST) or
 /// colour ones `[n, rows, cols, 3]`; images flagged in `wrong` get a red frame and a red caption
@@ -25,16 +35,8 @@ pub fn image_grid(
     png: &Path,
 ) -> Result<()> {
     register_font();
-    let (n, rows, cols, channels) = match *images.dims() {
-        [n, rows, cols] => (n, rows, cols, 1),
-        [n, rows, cols, c @ (1 | 3)] => (n, rows, cols, c),
-        _ => {
-            return Err(Error::shape(
-                "image_grid",
-                images.shape(),
-                "expects [n, rows, cols] or [n, rows, cols, 1 or 3]",
-            ))
-        }
+    let Some((n, rows, cols, channels)) = image_batch(images.dims()) else {
+        return Err(Error::shape("image_grid", images.shape(), "expects [n, rows, cols] or [n, rows, cols, 1 or 3]"));
     };
     let px = (112 / rows.max(cols).max(1)).clamp(1, 4) as i32;
     let (width, height) = (cols as i32 * px, rows as i32 * px);

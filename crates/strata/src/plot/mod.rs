@@ -12,7 +12,7 @@ mod images;
 pub use classes::{decision_regions, scatter_by_class};
 pub use conv::{feature_maps, filters};
 pub use curves::{learning_curves, learning_curves_marked};
-pub use images::{confusion_matrix, image_grid, predicted_vs_true};
+pub use images::{confusion_matrix, image_batch, image_grid, predicted_vs_true};
 
 use crate::error::Error;
 use plotters::prelude::FontStyle;

@@ -35,11 +35,7 @@ pub(super) fn write_figures(run_dir: &Path, data: &Prepared, model: &Model<f32>)
             )?;
         }
     }
-    let image_like = match *data.x_train.dims() {
-        [_, _, _] => true,
-        [_, _, _, c] => c == 1 || c == 3,
-        _ => false,
-    };
+    let image_like = crate::plot::image_batch(data.x_train.dims()).is_some();
     if let (true, Some(names)) = (image_like, &data.class_names) {
         let name = |v: f32| names.get(v as usize).cloned().unwrap_or_else(|| v.to_string());
         let shown = data.x_train.dims()[0].min(25);
