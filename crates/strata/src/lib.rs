@@ -45,7 +45,10 @@ pub mod train;
 pub use autograd::{gradcheck, no_grad, GradcheckConfig, GradcheckReport, Gradients};
 pub use error::{Error, Result};
 pub use kernel::threads::{num_threads, set_num_threads};
-pub use ops::{AfterLinear, BatchNormOutput, Conv2dOptions, FusedActivation, Pool2dOptions, PoolKind};
+pub use ops::{
+    AfterLinear, BatchNormOutput, CellActivation, Conv2dOptions, FusedActivation, Pool2dOptions, PoolKind,
+    RecurrentCell, RecurrentOptions,
+};
 pub use shape::Shape;
 pub use tensor::{Element, Tensor, TensorId};
 

@@ -10,6 +10,10 @@ use strata::nn::{
     MaxPooling1DConfig, MaxPooling2DConfig, MaxoutConfig, Padding, Padding1D, ReshapeConfig, SpatialDropout1DConfig,
     SpatialDropout2DConfig,
 };
+use strata::nn::{
+    BidirectionalConfig, EmbeddingConfig, GruConfig, LstmConfig, MaskingConfig, MergeMode, SimpleRnnConfig,
+    TimeDistributedConfig,
+};
 
 #[test]
 fn every_layer_kind_passes_check_layer() {
@@ -52,6 +56,26 @@ fn every_layer_kind_passes_check_layer() {
         (BatchNormalizationConfig::default().center_scale(false, true).epsilon(0.1).into(), vec![5]),
         (SpatialDropout1DConfig::new(0.3).into(), vec![4, 3]),
         (SpatialDropout2DConfig::new(0.5).into(), vec![3, 2, 4]),
+        (EmbeddingConfig::new(7, 3).into(), vec![5]),
+        (EmbeddingConfig::new(5, 2).mask_zero(true).into(), vec![4]),
+        (MaskingConfig { mask_value: 0.0, name: None }.into(), vec![4, 3]),
+        (SimpleRnnConfig::new(3).into(), vec![4, 2]),
+        (SimpleRnnConfig::new(2).return_sequences(true).go_backwards(true).into(), vec![3, 3]),
+        (LstmConfig::new(3).into(), vec![4, 2]),
+        (LstmConfig::new(2).return_sequences(true).into(), vec![3, 3]),
+        (GruConfig::new(3).into(), vec![4, 2]),
+        (GruConfig::new(2).return_sequences(true).go_backwards(true).into(), vec![3, 3]),
+        (BidirectionalConfig::new(LstmConfig::new(2)).into(), vec![4, 2]),
+        (
+            BidirectionalConfig {
+                merge_mode: MergeMode::Sum,
+                ..BidirectionalConfig::new(GruConfig::new(2).return_sequences(true))
+            }
+            .into(),
+            vec![3, 2],
+        ),
+        (TimeDistributedConfig::new(DenseConfig::new(3).activation(Activation::Tanh)).into(), vec![4, 2]),
+        (DenseConfig::new(3).into(), vec![4, 2]),
     ];
     let mut kinds: Vec<&str> = Vec::new();
     for (config, shape) in cases {

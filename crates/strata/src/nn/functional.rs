@@ -105,6 +105,12 @@ impl<T: Element> GraphBuilder<T> {
         let name = self.names.claim(config.requested_name(), config.stem())?;
         let layer = config.build::<T>(&x.shape, name.clone(), &mut self.rng)?;
         let out = layer.output_shape(&x.shape)?;
+        if layer.output_masked(false)? {
+            return Err(Error::invalid(
+                format!("layer '{name}'"),
+                "its step mask (mask_zero, masking) is not carried through graphs yet: use it in a layer stack",
+            ));
+        }
         Ok(self.push(Op::Layer(layer, x.node), out, name))
     }
 

@@ -43,6 +43,13 @@ pub enum Initializer {
     Ones,
     /// All one value.
     Constant(f64),
+    /// A random orthogonal matrix times `gain` (Saxe et al. 2014; Keras's recurrent kernels'
+    /// default): the kernel flattened to `[rows, last axis]`, from the QR decomposition of a
+    /// standard normal matrix with R's diagonal signs folded into Q, as Keras draws it.
+    Orthogonal {
+        /// Scale of the matrix (default 1).
+        gain: f64,
+    },
 }
 
 /// Keras's correction so a normal truncated at 2 std has the intended variance.
@@ -67,6 +74,7 @@ crate::config::kind_table! { Initializer, "initializer";
     Initializer::Zeros = "zeros" => |_f| Initializer::Zeros;
     Initializer::Ones = "ones" => |_f| Initializer::Ones;
     Initializer::Constant(_) = "constant" => |f| Initializer::Constant(f.f64("value", 0.0)?);
+    Initializer::Orthogonal { .. } = "orthogonal" => |f| Initializer::Orthogonal { gain: f.f64("gain", 1.0)? };
 }
 
 impl Initializer {
@@ -87,6 +95,7 @@ impl Initializer {
             Initializer::Uniform { low, high } => Tensor::rand_uniform(shape.clone(), low, high, rng),
             Initializer::Zeros => Ok(Tensor::zeros(shape.clone())),
             Initializer::Ones => Ok(Tensor::ones(shape.clone())),
+            Initializer::Orthogonal { gain } => orthogonal(shape, gain, rng),
             Initializer::Constant(v) if T::of(v).is_finite() => Ok(Tensor::full(shape.clone(), T::of(v))),
             Initializer::Constant(v) => Err(crate::Error::invalid(
                 "constant initializer",
@@ -114,6 +123,44 @@ fn uniform<T: Element>(shape: &Shape, limit: f64, rng: &mut Rng) -> Result<Tenso
     }
     let dist = Uniform::new(-limit, limit);
     Tensor::from_vec((0..shape.numel()).map(|_| T::of(dist.sample(rng))).collect(), shape.clone())
+}
+
+fn orthogonal<T: Element>(shape: &Shape, gain: f64, rng: &mut Rng) -> Result<Tensor<T>> {
+    let cols = shape.dims().last().copied().unwrap_or(1);
+    let rows = shape.numel().checked_div(cols).unwrap_or(0);
+    if rows == 0 || !gain.is_finite() {
+        return Err(Error::shape(
+            "orthogonal initializer",
+            shape,
+            format!("needs a non-empty shape and a finite gain, got {gain}"),
+        ));
+    }
+    // Q of a tall [n, m] normal matrix (n >= m): m orthonormal columns of length n, by modified
+    // Gram-Schmidt in f64 (the Householder QR Keras calls gives the same Q up to column signs,
+    // which the sign correction then fixes the same way).
+    let (n, m) = (rows.max(cols), rows.min(cols));
+    let normal = Normal::new(0.0, 1.0).map_err(|e| Error::invalid("orthogonal initializer", e.to_string()))?;
+    let mut q: Vec<Vec<f64>> = (0..m).map(|_| (0..n).map(|_| normal.sample(rng)).collect()).collect();
+    for j in 0..m {
+        for k in 0..j {
+            let dot: f64 = q[j].iter().zip(&q[k]).map(|(a, b)| a * b).sum();
+            let (done, rest) = q.split_at_mut(j);
+            rest[0].iter_mut().zip(&done[k]).for_each(|(a, b)| *a -= dot * b);
+        }
+        let norm = q[j].iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm < 1e-12 {
+            return Err(Error::invalid("orthogonal initializer", "drew a degenerate matrix; try another seed"));
+        }
+        // R's diagonal is the norm, positive: Keras's sign correction leaves Q as it is.
+        q[j].iter_mut().for_each(|v| *v /= norm);
+    }
+    // Q is [n, m] (column j = q[j]); the kernel is Q itself when rows >= cols, else Qᵀ.
+    let values = (0..rows * cols).map(|idx| {
+        let (r, c) = (idx / cols, idx % cols);
+        let v = if rows >= cols { q[c][r] } else { q[r][c] };
+        T::of(gain * v)
+    });
+    Tensor::from_vec(values.collect(), shape.clone())
 }
 
 fn truncated<T: Element>(shape: &Shape, std: f64, rng: &mut Rng) -> Result<Tensor<T>> {
@@ -151,6 +198,7 @@ impl serde::Serialize for Initializer {
             Initializer::Normal { mean, std } => &[("mean", mean), ("std", std)],
             Initializer::Uniform { low, high } => &[("low", low), ("high", high)],
             Initializer::Constant(value) => &[("value", value)],
+            Initializer::Orthogonal { gain } => &[("gain", gain)],
             _ => return s.serialize_str(self.name()),
         };
         let mut map = s.serialize_map(Some(params.len() + 1))?;

@@ -9,16 +9,19 @@ mod conv2d;
 mod dense;
 mod drop_connect;
 mod dropout;
+mod embedding;
 mod flatten;
 mod functional;
 mod global_pooling;
 pub mod init;
 mod maxout;
 mod pooling2d;
+mod recurrent;
 mod regularizer;
 mod reshape;
 mod sequential;
 mod summary;
+mod time_distributed;
 
 pub use activation::{Activation, ActivationConfig, ActivationLayer};
 pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
@@ -28,6 +31,7 @@ pub use conv2d::{Conv2D, Conv2DConfig, Padding, Size2};
 pub use dense::{Dense, DenseConfig, MAX_LAYER_PARAMS};
 pub use drop_connect::{DropConnect, DropConnectConfig};
 pub use dropout::{Dropout, DropoutConfig, SpatialDropout1DConfig, SpatialDropout2DConfig, SpatialDropoutConfig};
+pub use embedding::{Embedding, EmbeddingConfig, Masking, MaskingConfig};
 pub use flatten::{Flatten, FlattenConfig};
 pub use functional::{Functional, GraphBuilder, Symbol};
 pub use global_pooling::{
@@ -40,10 +44,15 @@ pub use pooling2d::{
     AveragePooling1DConfig, AveragePooling2DConfig, MaxPooling1DConfig, MaxPooling2DConfig, Pooling1D, Pooling1DConfig,
     Pooling2D, Pooling2DConfig,
 };
+pub use recurrent::{
+    Bidirectional, BidirectionalConfig, GruConfig, LstmConfig, MergeMode, Recurrent, RecurrentConfig, RecurrentOutput,
+    SimpleRnnConfig,
+};
 pub use regularizer::Regularizer;
 pub use reshape::{Reshape, ReshapeConfig};
 pub use sequential::Sequential;
 pub use summary::SummaryRow;
+pub use time_distributed::{TimeDistributed, TimeDistributedConfig};
 
 use crate::error::Result;
 use crate::rng::Rng;
@@ -182,6 +191,55 @@ pub trait Layer<T: Element = f32>: Send + Sync {
     /// Move the layer's random stream to a position [`Layer::random_position`] returned, so a
     /// resumed run draws the masks an uninterrupted one would have.
     fn set_random_position(&self, _position: u128) {}
+    /// Whether a step mask arriving at this layer applies unchanged to its output (layers
+    /// that work on each step alone: dropout, activations, Dense on each step). Such layers
+    /// pass it on; other layers that do not override [`Layer::forward_masked`] refuse one.
+    fn passes_mask(&self) -> bool {
+        false
+    }
+    /// Whether the output carries a step mask, given whether the input does: checked when a
+    /// network is built, so a mask that a layer would drop is an error before training.
+    ///
+    /// # Errors
+    /// When a mask arrives at a layer that can neither use nor pass it.
+    fn output_masked(&self, input_masked: bool) -> Result<bool> {
+        match (input_masked, self.passes_mask()) {
+            (false, _) => Ok(false),
+            (true, true) => Ok(true),
+            (true, false) => Err(mask_refused(self.name(), self.kind())),
+        }
+    }
+    /// The forward pass with the step mask of the layers before (`[batch, steps]`, true for
+    /// real steps, from `embedding`'s `mask_zero` or `masking`), returning the output's mask.
+    ///
+    /// # Errors
+    /// As [`Layer::forward`], or when a mask arrives at a layer that cannot take it.
+    fn forward_masked(
+        &self,
+        x: &Tensor<T>,
+        mask: Option<&StepMask>,
+        mode: Mode,
+    ) -> Result<(Tensor<T>, Option<StepMask>)> {
+        match mask {
+            None => Ok((self.forward(x, mode)?, None)),
+            Some(m) if self.passes_mask() => Ok((self.forward(x, mode)?, Some(m.clone()))),
+            Some(_) => Err(mask_refused(self.name(), self.kind())),
+        }
+    }
+}
+
+/// Which steps of each sequence in a batch are real: `[batch, steps]`, row-major, true for a
+/// real step, false for padding.
+pub type StepMask = std::sync::Arc<[bool]>;
+
+fn mask_refused(name: &str, kind: &str) -> crate::Error {
+    crate::Error::invalid(
+        format!("layer '{name}'"),
+        format!(
+            "{kind} cannot use the step mask made by `mask_zero` or `masking` before it, and dropping it would let \
+             padding change the result: put a recurrent layer or global_average_pooling1d first, or turn the mask off"
+        ),
+    )
 }
 
 /// Layer names unique within a network: Keras's "dense", "dense_1", ... or the name asked for.
@@ -384,6 +442,20 @@ layer_kinds! {
     SpatialDropout1D(SpatialDropout1DConfig) = "spatial_dropout1d",
     /// [`Dropout`] of whole feature maps.
     SpatialDropout2D(SpatialDropout2DConfig) = "spatial_dropout2d",
+    /// [`Embedding`].
+    Embedding(EmbeddingConfig) = "embedding",
+    /// [`Masking`].
+    Masking(MaskingConfig) = "masking",
+    /// [`Recurrent`], SimpleRNN.
+    SimpleRnn(SimpleRnnConfig) = "simple_rnn",
+    /// [`Recurrent`], LSTM.
+    Lstm(LstmConfig) = "lstm",
+    /// [`Recurrent`], GRU.
+    Gru(GruConfig) = "gru",
+    /// [`Bidirectional`].
+    Bidirectional(BidirectionalConfig) = "bidirectional",
+    /// [`TimeDistributed`].
+    TimeDistributed(TimeDistributedConfig) = "time_distributed",
 }
 
 impl From<Activation> for LayerConfig {

@@ -24,6 +24,8 @@ pub struct Sequential<T: Element = f32> {
     configs: Vec<LayerConfig>,
     rng: Rng,
     names: LayerNames,
+    /// Whether the last layer's output carries a step mask.
+    masked: bool,
 }
 
 impl<T: Element> Sequential<T> {
@@ -37,6 +39,7 @@ impl<T: Element> Sequential<T> {
             configs: Vec::new(),
             rng: seeded_rng(seed),
             names: LayerNames::default(),
+            masked: false,
         }
     }
 
@@ -67,6 +70,7 @@ impl<T: Element> Sequential<T> {
         };
         let layer = config.build::<T>(&input, name, &mut self.rng).map_err(context)?;
         let out = layer.output_shape(&input).map_err(context)?;
+        self.masked = layer.output_masked(self.masked)?;
         self.layers.push(layer);
         self.shapes.push(out);
         self.configs.push(config);
@@ -95,9 +99,9 @@ impl<T: Element> Layer<T> for Sequential<T> {
             let want: Vec<String> = self.input_shape.dims().iter().map(|d| d.to_string()).collect();
             return Err(Error::shape("Sequential input", x.shape(), format!("expected [*, {}]", want.join(", "))));
         }
-        let mut h = x.clone();
+        let (mut h, mut mask) = (x.clone(), None);
         for layer in &self.layers {
-            h = layer.forward(&h, mode)?;
+            (h, mask) = layer.forward_masked(&h, mask.as_ref(), mode)?;
         }
         Ok(h)
     }

@@ -17,6 +17,8 @@ mod norm;
 pub use norm::BatchNormOutput;
 mod pool;
 pub use pool::{Pool2dOptions, PoolKind};
+mod recurrent;
+pub use recurrent::{CellActivation, RecurrentCell, RecurrentOptions};
 mod reduce;
 mod unary;
 
@@ -36,6 +38,7 @@ pub(crate) fn checks() -> Vec<crate::autograd::OpCheck> {
         conv::checks(),
         pool::checks(),
         norm::checks(),
+        recurrent::checks(),
     ]
     .concat()
 }

@@ -1,0 +1,805 @@
+//! A recurrent layer's whole sequence as one op: SimpleRNN, LSTM and GRU cells (Keras's
+//! formulations and gate orders) run over every time step, forward and backward side by side.
+//!
+//! Forward: the input projection of every step is one product `x·W` over `[steps·batch, in]`;
+//! inside the time loop only `h·U` (`[batch, units]·[units, gates·units]`, split over the two
+//! cores when large) and one fused pass over the gates. Backward walks the steps in reverse
+//! with the gate values forward saved, computing per step only `dz·Uᵀ` for the carried
+//! gradient; the weight gradients `Xᵀ·dZ` and `Hᵀ·dZ` and the input gradient `dZ·Wᵀ` are three
+//! large products after the loop.
+//!
+//! Internally everything is time-major (`[steps, batch, ...]`: each step's rows contiguous, so
+//! every product reads plain matrices); the op's input and output are batch-major as Keras's.
+//!
+//! The output packs each step's states: `[batch, steps, units]` of `h` for SimpleRNN and GRU,
+//! `[batch, steps, 2·units]` of `h` then `c` for LSTM. A layer takes what it returns with
+//! `narrow` (the whole `h` sequence, the last step, the last `c`), whose backward hands this
+//! op the gradient of every state it used.
+//!
+//! A mask (`[batch, steps]`, true for real steps) makes a masked step keep the previous state
+//! (and output it again, as Keras does), so padding changes neither the state nor, through
+//! it, the loss. `go_backwards` reads the steps last to first and outputs them in that order.
+
+use crate::autograd::gradcheck::{op_check, OpCheck};
+use crate::autograd::Backward;
+use crate::error::{Error, Result};
+use crate::kernel::matmul::{gemm_append, MatRef};
+use crate::kernel::pool;
+use crate::shape::Shape;
+use crate::tensor::{Element, Tensor};
+
+/// An activation inside a recurrent cell: one whose derivative follows from its output, so
+/// backward needs only what forward saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellActivation {
+    /// Identity.
+    Linear,
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// max(x, 0).
+    Relu,
+}
+
+impl CellActivation {
+    #[inline(always)]
+    fn f<T: Element>(self, x: T) -> T {
+        match self {
+            CellActivation::Linear => x,
+            CellActivation::Sigmoid => super::unary::sigmoid_of(x),
+            CellActivation::Tanh => x.tanh(),
+            CellActivation::Relu => x.max(T::zero()),
+        }
+    }
+
+    /// The derivative at the input whose output is `y`.
+    #[inline(always)]
+    fn df<T: Element>(self, y: T) -> T {
+        match self {
+            CellActivation::Linear => T::one(),
+            CellActivation::Sigmoid => y * (T::one() - y),
+            CellActivation::Tanh => T::one() - y * y,
+            CellActivation::Relu => {
+                if y > T::zero() {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }
+        }
+    }
+}
+
+/// Which cell runs at each step, with its activations (Keras's `activation` for the candidate
+/// and output, `recurrent_activation` for the gates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecurrentCell {
+    /// `h = act(x·W + h·U + b)`.
+    SimpleRnn {
+        /// Keras's `activation` (default tanh).
+        activation: CellActivation,
+    },
+    /// Gates i, f, c, o (Keras's order): `c = f·c + i·act(z_c)`, `h = o·act(c)`.
+    Lstm {
+        /// For the candidate and the cell output (default tanh).
+        activation: CellActivation,
+        /// For the gates (default sigmoid).
+        recurrent_activation: CellActivation,
+    },
+    /// Gates z, r, h (Keras's order) with `reset_after` (Keras's default, PyTorch's form):
+    /// `n = act(x·W_h + b_h + r·(h·U_h + b'_h))`, `h = z·h + (1 - z)·n`.
+    Gru {
+        /// For the candidate (default tanh).
+        activation: CellActivation,
+        /// For the gates (default sigmoid).
+        recurrent_activation: CellActivation,
+    },
+}
+
+impl RecurrentCell {
+    /// Gates per unit: the width of the kernels is `gates·units`.
+    pub fn gates(self) -> usize {
+        match self {
+            RecurrentCell::SimpleRnn { .. } => 1,
+            RecurrentCell::Lstm { .. } => 4,
+            RecurrentCell::Gru { .. } => 3,
+        }
+    }
+
+    /// States per unit (LSTM carries `h` and `c`).
+    pub fn states(self) -> usize {
+        match self {
+            RecurrentCell::Lstm { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// Values per unit and step that backward reads besides the states.
+    fn saved(self) -> usize {
+        match self {
+            RecurrentCell::SimpleRnn { .. } => 0,
+            // i, f, g, o and act(c).
+            RecurrentCell::Lstm { .. } => 5,
+            // z, r, n and the recurrent projection of the candidate, h·U_h + b'_h.
+            RecurrentCell::Gru { .. } => 4,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            RecurrentCell::SimpleRnn { .. } => "simple_rnn",
+            RecurrentCell::Lstm { .. } => "lstm",
+            RecurrentCell::Gru { .. } => "gru",
+        }
+    }
+}
+
+/// What a recurrent pass may be given besides its weights.
+#[derive(Clone, Copy, Default)]
+pub struct RecurrentOptions<'a, T> {
+    /// `[batch, steps]`, true where the step is real; masked steps keep the previous state.
+    pub mask: Option<&'a [bool]>,
+    /// Read the steps last to first (the output is in that order too, as Keras's).
+    pub go_backwards: bool,
+    /// `[batch, units]` factors on `h` where it enters `h·U` (recurrent dropout: one mask for
+    /// every step, as Keras draws it).
+    pub recurrent_dropout: Option<&'a [T]>,
+}
+
+/// Sizes of one pass.
+#[derive(Clone, Copy)]
+struct Dims {
+    batch: usize,
+    steps: usize,
+    inputs: usize,
+    units: usize,
+}
+
+impl<T: Element> Tensor<T> {
+    /// Run `cell` over a `[batch, steps, in]` sequence: kernel `[in, gates·units]`, recurrent
+    /// kernel `[units, gates·units]`, bias `[gates·units]` (GRU: `[2, 3·units]`, input and
+    /// recurrent biases) or none, and the initial states (`[batch, units]` each: `h`, and `c`
+    /// for LSTM) or zeros. Returns every step's states packed as the module docs say.
+    ///
+    /// ```
+    /// use strata::{CellActivation, RecurrentCell, RecurrentOptions};
+    /// use strata::Tensor;
+    /// let x = Tensor::<f64>::from_f64(&[1.0, 2.0], [1, 2, 1]).unwrap();
+    /// let w = Tensor::from_f64(&[0.5], [1, 1]).unwrap();
+    /// let u = Tensor::from_f64(&[1.0], [1, 1]).unwrap();
+    /// let cell = RecurrentCell::SimpleRnn { activation: CellActivation::Linear };
+    /// let h = x.recurrent(cell, &w, &u, None, &[], RecurrentOptions::default()).unwrap();
+    /// assert_eq!(h.to_f64_vec(), vec![0.5, 1.5]); // h1 = 0.5·1, h2 = 0.5·2 + h1
+    /// ```
+    ///
+    /// # Errors
+    /// When a shape does not fit (the message names which), there are no steps, or the mask or
+    /// dropout factors have the wrong length.
+    pub fn recurrent(
+        &self,
+        cell: RecurrentCell,
+        kernel: &Tensor<T>,
+        recurrent_kernel: &Tensor<T>,
+        bias: Option<&Tensor<T>>,
+        initial_states: &[&Tensor<T>],
+        options: RecurrentOptions<'_, T>,
+    ) -> Result<Tensor<T>> {
+        let op = cell.name();
+        let dims = check_shapes(op, cell, self, kernel, recurrent_kernel, bias, initial_states, &options)?;
+        let forward = run_forward(cell, dims, self, kernel, recurrent_kernel, bias, initial_states, &options);
+        let Dims { batch, steps, units, .. } = dims;
+        let width = cell.states() * units;
+        // The packed batch-major output: y[b, s] = (h_{s+1}, c_{s+1}).
+        let mut y = pool::take(batch * steps * width);
+        y.resize(batch * steps * width, T::zero());
+        for s in 0..steps {
+            for b in 0..batch {
+                let row = &mut y[(b * steps + s) * width..][..width];
+                let at = ((s + 1) * batch + b) * units;
+                row[..units].copy_from_slice(&forward.h[at..at + units]);
+                if let Some(c) = &forward.c {
+                    row[units..].copy_from_slice(&c[at..at + units]);
+                }
+            }
+        }
+        let mut inputs: Vec<&Tensor<T>> = vec![self, kernel, recurrent_kernel];
+        inputs.extend(bias);
+        inputs.extend(initial_states.iter().copied());
+        let node = RecurrentNode {
+            cell,
+            dims,
+            has_bias: bias.is_some(),
+            has_initial: !initial_states.is_empty(),
+            go_backwards: options.go_backwards,
+            mask: forward.mask,
+            recurrent_dropout: options.recurrent_dropout.map(<[T]>::to_vec),
+            h: forward.h,
+            c: forward.c,
+            saved: forward.saved,
+        };
+        Ok(Tensor::from_op(y, Shape::new([batch, steps, width]), &inputs, node))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_shapes<T: Element>(
+    op: &str,
+    cell: RecurrentCell,
+    x: &Tensor<T>,
+    kernel: &Tensor<T>,
+    recurrent_kernel: &Tensor<T>,
+    bias: Option<&Tensor<T>>,
+    initial_states: &[&Tensor<T>],
+    options: &RecurrentOptions<'_, T>,
+) -> Result<Dims> {
+    let &[batch, steps, inputs] = x.dims() else {
+        return Err(Error::shape(op, x.shape(), "expects a sequence [batch, steps, features]"));
+    };
+    if steps == 0 {
+        return Err(Error::shape(op, x.shape(), "the sequence has no steps"));
+    }
+    let (k_in, k_width) = kernel.shape().dims2(op)?;
+    let gates = cell.gates();
+    if k_in != inputs || k_width % gates != 0 || k_width == 0 {
+        return Err(Error::mismatch(
+            &format!("{op} kernel"),
+            x.shape(),
+            kernel.shape(),
+            format!("the kernel must be [{inputs}, {gates}·units]"),
+        ));
+    }
+    let units = k_width / gates;
+    if recurrent_kernel.dims() != [units, k_width] {
+        return Err(Error::mismatch(
+            &format!("{op} recurrent kernel"),
+            kernel.shape(),
+            recurrent_kernel.shape(),
+            format!("must be [{units}, {k_width}]"),
+        ));
+    }
+    if let Some(b) = bias {
+        let expected: Vec<usize> =
+            if matches!(cell, RecurrentCell::Gru { .. }) { vec![2, k_width] } else { vec![k_width] };
+        if b.dims() != expected.as_slice() {
+            return Err(Error::mismatch(
+                &format!("{op} bias"),
+                kernel.shape(),
+                b.shape(),
+                format!("must be {}", Shape::new(expected)),
+            ));
+        }
+    }
+    if !initial_states.is_empty() && initial_states.len() != cell.states() {
+        return Err(Error::invalid(
+            op,
+            format!("needs {} initial states, got {}", cell.states(), initial_states.len()),
+        ));
+    }
+    for state in initial_states {
+        if state.dims() != [batch, units] {
+            return Err(Error::mismatch(
+                &format!("{op} initial state"),
+                x.shape(),
+                state.shape(),
+                format!("must be [{batch}, {units}]"),
+            ));
+        }
+    }
+    if let Some(mask) = options.mask.filter(|m| m.len() != batch * steps) {
+        return Err(Error::invalid(op, format!("the mask has {} entries for {batch}x{steps} steps", mask.len())));
+    }
+    if let Some(factors) = options.recurrent_dropout.filter(|d| d.len() != batch * units) {
+        return Err(Error::invalid(
+            op,
+            format!("recurrent dropout has {} factors for [{batch}, {units}]", factors.len()),
+        ));
+    }
+    Ok(Dims { batch, steps, inputs, units })
+}
+
+/// What forward keeps for backward, time-major.
+struct Forward<T> {
+    /// `[steps + 1, batch, units]`: the initial state, then each step's.
+    h: Vec<T>,
+    /// The same for LSTM's cell state.
+    c: Option<Vec<T>>,
+    /// `[steps, batch, saved·units]` (see [`RecurrentCell::saved`]).
+    saved: Vec<T>,
+    /// `[steps, batch]` in processing order, when there is a mask.
+    mask: Option<Vec<bool>>,
+}
+
+/// The input step read at processing step `s`.
+fn input_step(s: usize, steps: usize, go_backwards: bool) -> usize {
+    if go_backwards {
+        steps - 1 - s
+    } else {
+        s
+    }
+}
+
+/// The batch-major `[batch, steps, width]` buffer `x` as time-major `[steps, batch, width]` in
+/// processing order.
+fn time_major<T: Element>(x: &[T], dims: Dims, width: usize, go_backwards: bool) -> Vec<T> {
+    let Dims { batch, steps, .. } = dims;
+    let mut out = pool::take(x.len());
+    for s in 0..steps {
+        let t = input_step(s, steps, go_backwards);
+        for b in 0..batch {
+            out.extend_from_slice(&x[(b * steps + t) * width..][..width]);
+        }
+    }
+    out
+}
+
+/// `a·b` into a pooled buffer.
+fn product<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, len: usize) -> Vec<T> {
+    let mut out = pool::take(len);
+    gemm_append(a, b, &mut out);
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_forward<T: Element>(
+    cell: RecurrentCell,
+    dims: Dims,
+    x: &Tensor<T>,
+    kernel: &Tensor<T>,
+    recurrent_kernel: &Tensor<T>,
+    bias: Option<&Tensor<T>>,
+    initial_states: &[&Tensor<T>],
+    options: &RecurrentOptions<'_, T>,
+) -> Forward<T> {
+    let Dims { batch, steps, inputs, units } = dims;
+    let gw = cell.gates() * units;
+    let x_tm = time_major(x.data(), dims, inputs, options.go_backwards);
+    // The input projection of every step at once.
+    let mut projected = product(
+        MatRef::new(&x_tm, steps * batch, inputs, false),
+        MatRef::new(kernel.data(), inputs, gw, false),
+        steps * batch * gw,
+    );
+    pool::give(x_tm);
+    let bias = bias.map(Tensor::data);
+    let (input_bias, recurrent_bias) = match (cell, bias) {
+        (RecurrentCell::Gru { .. }, Some(b)) => (Some(&b[..gw]), Some(&b[gw..])),
+        (_, b) => (b, None),
+    };
+    if let Some(b) = input_bias {
+        for row in projected.chunks_exact_mut(gw) {
+            row.iter_mut().zip(b).for_each(|(v, &bv)| *v = *v + bv);
+        }
+    }
+    let mask = options.mask.map(|m| {
+        (0..steps)
+            .flat_map(|s| {
+                let t = input_step(s, steps, options.go_backwards);
+                (0..batch).map(move |b| m[b * steps + t])
+            })
+            .collect::<Vec<bool>>()
+    });
+    let state_len = (steps + 1) * batch * units;
+    let initial = |i: usize| -> Vec<T> {
+        let mut v = pool::take(state_len);
+        match initial_states.get(i) {
+            Some(s) => v.extend_from_slice(s.data()),
+            None => v.resize(batch * units, T::zero()),
+        }
+        v.resize(state_len, T::zero());
+        v
+    };
+    let mut h = initial(0);
+    let mut c = matches!(cell, RecurrentCell::Lstm { .. }).then(|| initial(1));
+    let saved_width = cell.saved() * units;
+    let mut saved = pool::take(steps * batch * saved_width);
+    saved.resize(steps * batch * saved_width, T::zero());
+    let mut recurrent = pool::take(batch * gw);
+    let mut dropped = options.recurrent_dropout.map(|_| vec![T::zero(); batch * units]);
+    let u = MatRef::new(recurrent_kernel.data(), units, gw, false);
+    for s in 0..steps {
+        let (done, next) = h.split_at_mut((s + 1) * batch * units);
+        let h_prev = &done[s * batch * units..];
+        let h_next = &mut next[..batch * units];
+        let h_in: &[T] = match (&mut dropped, options.recurrent_dropout) {
+            (Some(buffer), Some(factors)) => {
+                buffer.iter_mut().zip(h_prev).zip(factors).for_each(|((d, &hv), &f)| *d = hv * f);
+                buffer
+            }
+            _ => h_prev,
+        };
+        recurrent.clear();
+        gemm_append(MatRef::new(h_in, batch, units, false), u, &mut recurrent);
+        let z_in = &projected[s * batch * gw..][..batch * gw];
+        let step_saved = &mut saved[s * batch * saved_width..][..batch * saved_width];
+        let step_mask = mask.as_ref().map(|m| &m[s * batch..][..batch]);
+        let cs = c.as_mut().map(|c| {
+            let (done, next) = c.split_at_mut((s + 1) * batch * units);
+            (&done[s * batch * units..], &mut next[..batch * units])
+        });
+        crate::kernel::vectorized(|| {
+            cell_forward(cell, units, z_in, &recurrent, recurrent_bias, h_prev, h_next, cs, step_saved, step_mask)
+        });
+    }
+    pool::give(projected);
+    pool::give(recurrent);
+    Forward { h, c, saved, mask }
+}
+
+/// One step's gates for every row of the batch: writes the new states and what backward needs.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cell_forward<T: Element>(
+    cell: RecurrentCell,
+    units: usize,
+    z_in: &[T],
+    z_rec: &[T],
+    recurrent_bias: Option<&[T]>,
+    h_prev: &[T],
+    h_next: &mut [T],
+    mut c: Option<(&[T], &mut [T])>,
+    saved: &mut [T],
+    mask: Option<&[bool]>,
+) {
+    let gw = cell.gates() * units;
+    let sw = cell.saved() * units;
+    let batch = h_prev.len() / units;
+    for b in 0..batch {
+        let row = b * units..(b + 1) * units;
+        if mask.is_some_and(|m| !m[b]) {
+            h_next[row.clone()].copy_from_slice(&h_prev[row.clone()]);
+            if let Some((c_prev, c_next)) = c.as_mut() {
+                c_next[row.clone()].copy_from_slice(&c_prev[row]);
+            }
+            continue;
+        }
+        let zi = &z_in[b * gw..(b + 1) * gw];
+        let zr = &z_rec[b * gw..(b + 1) * gw];
+        let hp = &h_prev[row.clone()];
+        let hn = &mut h_next[row.clone()];
+        let sv = &mut saved[b * sw..(b + 1) * sw];
+        match cell {
+            RecurrentCell::SimpleRnn { activation } => {
+                for j in 0..units {
+                    hn[j] = activation.f(zi[j] + zr[j]);
+                }
+            }
+            RecurrentCell::Lstm { activation, recurrent_activation: gate } => {
+                let (c_prev, c_next) = c.as_mut().expect("an LSTM carries a cell state");
+                let (cp, cn) = (&c_prev[row.clone()], &mut c_next[row.clone()]);
+                for j in 0..units {
+                    let i = gate.f(zi[j] + zr[j]);
+                    let f = gate.f(zi[units + j] + zr[units + j]);
+                    let g = activation.f(zi[2 * units + j] + zr[2 * units + j]);
+                    let o = gate.f(zi[3 * units + j] + zr[3 * units + j]);
+                    let cv = f * cp[j] + i * g;
+                    let ac = activation.f(cv);
+                    cn[j] = cv;
+                    hn[j] = o * ac;
+                    sv[j] = i;
+                    sv[units + j] = f;
+                    sv[2 * units + j] = g;
+                    sv[3 * units + j] = o;
+                    sv[4 * units + j] = ac;
+                }
+            }
+            RecurrentCell::Gru { activation, recurrent_activation: gate } => {
+                let rb = |j: usize| recurrent_bias.map_or(T::zero(), |b| b[j]);
+                for j in 0..units {
+                    let z = gate.f(zi[j] + zr[j] + rb(j));
+                    let r = gate.f(zi[units + j] + zr[units + j] + rb(units + j));
+                    let hh = zr[2 * units + j] + rb(2 * units + j);
+                    let n = activation.f(zi[2 * units + j] + r * hh);
+                    hn[j] = z * hp[j] + (T::one() - z) * n;
+                    sv[j] = z;
+                    sv[units + j] = r;
+                    sv[2 * units + j] = n;
+                    sv[3 * units + j] = hh;
+                }
+            }
+        }
+    }
+}
+
+/// The node of a recurrent pass: the states and gate values of every step, time-major.
+struct RecurrentNode<T> {
+    cell: RecurrentCell,
+    dims: Dims,
+    has_bias: bool,
+    has_initial: bool,
+    go_backwards: bool,
+    mask: Option<Vec<bool>>,
+    recurrent_dropout: Option<Vec<T>>,
+    h: Vec<T>,
+    c: Option<Vec<T>>,
+    saved: Vec<T>,
+}
+
+impl<T: Element> Backward<T> for RecurrentNode<T> {
+    fn name(&self) -> &'static str {
+        self.cell.name()
+    }
+
+    fn backward(&self, inputs: &[Tensor<T>], _y: &Tensor<T>, g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
+        let Dims { batch, steps, inputs: n_in, units } = self.dims;
+        let cell = self.cell;
+        let gw = cell.gates() * units;
+        let sw = cell.saved() * units;
+        let width = cell.states() * units;
+        let (kernel, recurrent_kernel) = (&inputs[1], &inputs[2]);
+        let g = g.data();
+        let is_gru = matches!(cell, RecurrentCell::Gru { .. });
+        // dZ for the input side; GRU's recurrent side differs in the candidate's third.
+        let mut dz_in = vec![T::zero(); steps * batch * gw];
+        let mut dz_rec = if is_gru { vec![T::zero(); steps * batch * gw] } else { Vec::new() };
+        let mut dh = vec![T::zero(); batch * units];
+        let mut dc = if self.c.is_some() { vec![T::zero(); batch * units] } else { Vec::new() };
+        let mut carried = pool::take(batch * units);
+        let ut = MatRef::new(recurrent_kernel.data(), gw, units, true);
+        for s in (0..steps).rev() {
+            // The gradient reaching this step's states from the output.
+            for b in 0..batch {
+                let row = &g[(b * steps + s) * width..][..width];
+                dh[b * units..(b + 1) * units].iter_mut().zip(&row[..units]).for_each(|(d, &v)| *d = *d + v);
+                if !dc.is_empty() {
+                    dc[b * units..(b + 1) * units].iter_mut().zip(&row[units..]).for_each(|(d, &v)| *d = *d + v);
+                }
+            }
+            let step = StepBackward {
+                units,
+                h_prev: &self.h[s * batch * units..][..batch * units],
+                h_next: &self.h[(s + 1) * batch * units..][..batch * units],
+                c_prev: self.c.as_ref().map(|c| &c[s * batch * units..][..batch * units]),
+                saved: &self.saved[s * batch * sw..][..batch * sw],
+                mask: self.mask.as_ref().map(|m| &m[s * batch..][..batch]),
+            };
+            let dz = &mut dz_in[s * batch * gw..][..batch * gw];
+            let dzr = if is_gru { Some(&mut dz_rec[s * batch * gw..][..batch * gw]) } else { None };
+            crate::kernel::vectorized(|| step.run(cell, &mut dh, &mut dc, dz, dzr));
+            // dh_{s-1} = direct part (in dh now) + (dZ_rec·Uᵀ)·dropout, for the real rows.
+            let dz_r =
+                if is_gru { &dz_rec[s * batch * gw..][..batch * gw] } else { &dz_in[s * batch * gw..][..batch * gw] };
+            carried.clear();
+            gemm_append(MatRef::new(dz_r, batch, gw, false), ut, &mut carried);
+            for b in 0..batch {
+                if step.mask.is_some_and(|m| !m[b]) {
+                    continue;
+                }
+                let r = b * units..(b + 1) * units;
+                match &self.recurrent_dropout {
+                    Some(f) => dh[r.clone()]
+                        .iter_mut()
+                        .zip(&carried[r.clone()])
+                        .zip(&f[r])
+                        .for_each(|((d, &p), &fv)| *d = *d + p * fv),
+                    None => dh[r.clone()].iter_mut().zip(&carried[r]).for_each(|(d, &p)| *d = *d + p),
+                }
+            }
+        }
+        pool::give(carried);
+        let dz_r = if is_gru { &dz_rec } else { &dz_in };
+        // dU = Σ_s h_{s-1}ᵀ·dZ_rec[s]: one product over every step (the h that entered h·U,
+        // with its dropout factors).
+        let h_in: Vec<T> = match &self.recurrent_dropout {
+            Some(f) => self.h[..steps * batch * units]
+                .chunks_exact(batch * units)
+                .flat_map(|step| step.iter().zip(f).map(|(&hv, &fv)| hv * fv))
+                .collect(),
+            None => self.h[..steps * batch * units].to_vec(),
+        };
+        let d_recurrent = product(
+            MatRef::new(&h_in, units, steps * batch, true),
+            MatRef::new(dz_r, steps * batch, gw, false),
+            units * gw,
+        );
+        let x_tm = time_major(inputs[0].data(), self.dims, n_in, self.go_backwards);
+        let d_kernel = product(
+            MatRef::new(&x_tm, n_in, steps * batch, true),
+            MatRef::new(&dz_in, steps * batch, gw, false),
+            n_in * gw,
+        );
+        pool::give(x_tm);
+        let dx_tm = product(
+            MatRef::new(&dz_in, steps * batch, gw, false),
+            MatRef::new(kernel.data(), gw, n_in, true),
+            steps * batch * n_in,
+        );
+        let mut dx = vec![T::zero(); batch * steps * n_in];
+        for s in 0..steps {
+            let t = input_step(s, steps, self.go_backwards);
+            for b in 0..batch {
+                dx[(b * steps + t) * n_in..][..n_in].copy_from_slice(&dx_tm[(s * batch + b) * n_in..][..n_in]);
+            }
+        }
+        pool::give(dx_tm);
+        let mut grads = vec![
+            Some(Tensor::from_parts(dx, inputs[0].shape().clone())),
+            Some(Tensor::from_parts(d_kernel, kernel.shape().clone())),
+            Some(Tensor::from_parts(d_recurrent, recurrent_kernel.shape().clone())),
+        ];
+        if self.has_bias {
+            let column_sums = |dz: &[T]| {
+                let mut sums = vec![T::zero(); gw];
+                for row in dz.chunks_exact(gw) {
+                    sums.iter_mut().zip(row).for_each(|(s, &v)| *s = *s + v);
+                }
+                sums
+            };
+            let mut db = column_sums(&dz_in);
+            if is_gru {
+                db.extend(column_sums(&dz_rec));
+            }
+            grads.push(Some(Tensor::from_parts(db, inputs[3].shape().clone())));
+        }
+        if self.has_initial {
+            grads.push(Some(Tensor::from_parts(dh, Shape::new([batch, units]))));
+            if self.c.is_some() {
+                grads.push(Some(Tensor::from_parts(dc, Shape::new([batch, units]))));
+            }
+        }
+        Ok(grads)
+    }
+}
+
+/// One step of backward: what forward saved for it.
+struct StepBackward<'a, T> {
+    units: usize,
+    h_prev: &'a [T],
+    h_next: &'a [T],
+    c_prev: Option<&'a [T]>,
+    saved: &'a [T],
+    mask: Option<&'a [bool]>,
+}
+
+impl<T: Element> StepBackward<'_, T> {
+    /// From the gradient of this step's states (`dh`, `dc`), the gates' pre-activation
+    /// gradients (`dz`, and GRU's recurrent-side `dz_rec`), and in `dh`, `dc` the gradient
+    /// reaching the previous states directly (not through `h·U`). Masked rows pass the
+    /// gradient through unchanged and leave `dz` zero.
+    #[inline(always)]
+    fn run(&self, cell: RecurrentCell, dh: &mut [T], dc: &mut [T], dz: &mut [T], mut dz_rec: Option<&mut [T]>) {
+        let units = self.units;
+        let gw = cell.gates() * units;
+        let sw = cell.saved() * units;
+        let batch = self.h_prev.len() / units;
+        for b in 0..batch {
+            if self.mask.is_some_and(|m| !m[b]) {
+                continue;
+            }
+            let r = b * units..(b + 1) * units;
+            let dzb = &mut dz[b * gw..(b + 1) * gw];
+            let sv = &self.saved[b * sw..(b + 1) * sw];
+            let dhb = &mut dh[r.clone()];
+            match cell {
+                RecurrentCell::SimpleRnn { activation } => {
+                    let hn = &self.h_next[r];
+                    for j in 0..units {
+                        dzb[j] = dhb[j] * activation.df(hn[j]);
+                        dhb[j] = T::zero();
+                    }
+                }
+                RecurrentCell::Lstm { activation, recurrent_activation: gate } => {
+                    let cp = &self.c_prev.expect("an LSTM saved its cell states")[r.clone()];
+                    let dcb = &mut dc[r];
+                    for j in 0..units {
+                        let (i, f, g, o, ac) =
+                            (sv[j], sv[units + j], sv[2 * units + j], sv[3 * units + j], sv[4 * units + j]);
+                        let dct = dcb[j] + dhb[j] * o * activation.df(ac);
+                        dzb[j] = dct * g * gate.df(i);
+                        dzb[units + j] = dct * cp[j] * gate.df(f);
+                        dzb[2 * units + j] = dct * i * activation.df(g);
+                        dzb[3 * units + j] = dhb[j] * ac * gate.df(o);
+                        dcb[j] = dct * f;
+                        dhb[j] = T::zero();
+                    }
+                }
+                RecurrentCell::Gru { activation, recurrent_activation: gate } => {
+                    let hp = &self.h_prev[r];
+                    let dzr = &mut dz_rec.as_mut().expect("a GRU has a recurrent-side gradient")[b * gw..(b + 1) * gw];
+                    for j in 0..units {
+                        let (z, rv, n, hh) = (sv[j], sv[units + j], sv[2 * units + j], sv[3 * units + j]);
+                        let d = dhb[j];
+                        let daz = d * (hp[j] - n) * gate.df(z);
+                        let dan = d * (T::one() - z) * activation.df(n);
+                        let dar = dan * hh * gate.df(rv);
+                        dzb[j] = daz;
+                        dzb[units + j] = dar;
+                        dzb[2 * units + j] = dan;
+                        dzr[j] = daz;
+                        dzr[units + j] = dar;
+                        dzr[2 * units + j] = dan * rv;
+                        dhb[j] = d * z;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The gradient-check cases of this file's op (`autograd::op_checks` gathers every file's):
+/// every cell, with and without bias and initial states, masked, backwards, with recurrent
+/// dropout factors, at batch 1 and 3.
+pub(crate) fn checks() -> Vec<OpCheck> {
+    use CellActivation::{Relu, Sigmoid, Tanh};
+    const SIMPLE: &[&[&[usize]]] = &[&[&[3, 4, 2], &[2, 3], &[3, 3], &[3]], &[&[1, 2, 3], &[3, 2], &[2, 2], &[2]]];
+    const LSTM: &[&[&[usize]]] = &[&[&[3, 4, 2], &[2, 12], &[3, 12], &[12]], &[&[1, 3, 1], &[1, 8], &[2, 8], &[8]]];
+    const LSTM_STATES: &[&[&[usize]]] = &[&[&[2, 3, 2], &[2, 8], &[2, 8], &[8], &[2, 2], &[2, 2]]];
+    const GRU: &[&[&[usize]]] = &[&[&[3, 4, 2], &[2, 9], &[3, 9], &[2, 9]], &[&[1, 2, 3], &[3, 6], &[2, 6], &[2, 6]]];
+    const GRU_STATE: &[&[&[usize]]] = &[&[&[2, 3, 2], &[2, 6], &[2, 6], &[2, 6], &[2, 2]]];
+    const NO_BIAS: &[&[&[usize]]] = &[&[&[2, 3, 2], &[2, 8], &[2, 8]]];
+    // Batch 3 of 4 steps: lengths 4, 2 and 3 (padding at the end).
+    const MASK: [bool; 12] = [true, true, true, true, true, true, false, false, true, true, true, false];
+    const LSTM_CELL: RecurrentCell = RecurrentCell::Lstm { activation: Tanh, recurrent_activation: Sigmoid };
+    const GRU_CELL: RecurrentCell = RecurrentCell::Gru { activation: Tanh, recurrent_activation: Sigmoid };
+    fn run(
+        t: &[Tensor<f64>],
+        cell: RecurrentCell,
+        bias: bool,
+        states: usize,
+        options: RecurrentOptions<'_, f64>,
+    ) -> Result<Tensor<f64>> {
+        let bias = bias.then(|| &t[3]);
+        let first_state = if bias.is_some() { 4 } else { 3 };
+        let initial: Vec<&Tensor<f64>> = t[first_state..first_state + states].iter().collect();
+        t[0].recurrent(cell, &t[1], &t[2], bias, &initial, options)
+    }
+    vec![
+        op_check!(Some("simple_rnn"), "simple_rnn tanh", SIMPLE, (-1.0, 1.0), |t| run(
+            t,
+            RecurrentCell::SimpleRnn { activation: Tanh },
+            true,
+            0,
+            RecurrentOptions::default()
+        )),
+        op_check!(Some("simple_rnn"), "simple_rnn relu backwards", SIMPLE, (-1.0, 1.0), |t| run(
+            t,
+            RecurrentCell::SimpleRnn { activation: Relu },
+            true,
+            0,
+            RecurrentOptions { go_backwards: true, ..Default::default() }
+        )),
+        op_check!(Some("lstm"), "lstm", LSTM, (-1.0, 1.0), |t| run(t, LSTM_CELL, true, 0, RecurrentOptions::default())),
+        op_check!(Some("lstm"), "lstm masked (lengths 4, 2, 3)", &LSTM[..1], (-1.0, 1.0), |t| run(
+            t,
+            LSTM_CELL,
+            true,
+            0,
+            RecurrentOptions { mask: Some(&MASK), ..Default::default() }
+        )),
+        op_check!(Some("lstm"), "lstm backwards from given states", LSTM_STATES, (-1.0, 1.0), |t| run(
+            t,
+            LSTM_CELL,
+            true,
+            2,
+            RecurrentOptions { go_backwards: true, ..Default::default() }
+        )),
+        op_check!(Some("lstm"), "lstm without bias, recurrent dropout", NO_BIAS, (-1.0, 1.0), |t| run(
+            t,
+            LSTM_CELL,
+            false,
+            0,
+            RecurrentOptions { recurrent_dropout: Some(&[2.0, 0.0, 0.0, 2.0]), ..Default::default() }
+        )),
+        op_check!(Some("gru"), "gru (reset_after)", GRU, (-1.0, 1.0), |t| run(
+            t,
+            GRU_CELL,
+            true,
+            0,
+            RecurrentOptions::default()
+        )),
+        op_check!(Some("gru"), "gru masked backwards", &GRU[..1], (-1.0, 1.0), |t| run(
+            t,
+            GRU_CELL,
+            true,
+            0,
+            RecurrentOptions { mask: Some(&MASK), go_backwards: true, ..Default::default() }
+        )),
+        op_check!(Some("gru"), "gru from a given state, recurrent dropout", GRU_STATE, (-1.0, 1.0), |t| run(
+            t,
+            GRU_CELL,
+            true,
+            1,
+            RecurrentOptions { recurrent_dropout: Some(&[0.0, 2.0, 2.0, 2.0]), ..Default::default() }
+        )),
+    ]
+}
