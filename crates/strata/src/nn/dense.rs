@@ -125,13 +125,15 @@ impl DenseConfig {
         if self.units == 0 {
             return Err(Error::invalid(format!("layer '{name}'"), "units must be > 0, got 0"));
         }
-        // A vector per sample, or a sequence [steps, features] (Keras's Dense on the last axis,
-        // the same weights at each step); images need Flatten (or global pooling) first.
-        let (&[inputs] | &[_, inputs]) = input.dims() else {
+        // Vectors only: Dense on a [28, 28] image without Flatten is the usual slip, which
+        // Keras would let through as 28 rows of units; at each step of a sequence the same
+        // weights come from `time_distributed`, said outright.
+        let &[inputs] = input.dims() else {
             return Err(Error::shape(
                 &format!("layer '{name}'"),
                 input,
-                "Dense expects a vector [inputs] or a sequence [steps, features] per sample; add Flatten first",
+                "Dense expects a vector per sample [inputs]; add Flatten first (or wrap it in time_distributed \
+                 to apply it at each step of a sequence)",
             ));
         };
         // A documented cap, so a spec asking for 10^12 weights is an error, not an abort.
@@ -186,13 +188,6 @@ impl<T: Element> Dense<T> {
 
 impl<T: Element> Layer<T> for Dense<T> {
     fn forward(&self, x: &Tensor<T>, _mode: Mode) -> Result<Tensor<T>> {
-        if x.rank() > 2 && x.dims()[x.rank() - 1] == self.inputs {
-            // Keras's Dense on [batch, steps, ..., features]: the same weights at every step.
-            let mut dims = x.dims().to_vec();
-            let y = self.forward(&x.reshape([x.numel() / self.inputs, self.inputs])?, _mode)?;
-            *dims.last_mut().expect("rank > 2") = self.config.units;
-            return y.reshape(dims);
-        }
         if x.rank() != 2 || x.dims()[1] != self.inputs {
             return Err(Error::shape(
                 &format!("layer '{}'", self.name),
@@ -204,16 +199,7 @@ impl<T: Element> Layer<T> for Dense<T> {
         x.linear_activation(&self.kernel.value(), bias.as_ref(), self.config.activation)
     }
 
-    fn passes_mask(&self) -> bool {
-        true
-    }
-
     fn output_shape(&self, input: &Shape) -> Result<Shape> {
-        if input.rank() > 1 && input.dims()[input.rank() - 1] == self.inputs {
-            let mut dims = input.dims().to_vec();
-            *dims.last_mut().expect("rank > 1") = self.config.units;
-            return Ok(Shape::new(dims));
-        }
         if input.dims() != [self.inputs] {
             return Err(Error::shape(
                 &format!("layer '{}'", self.name),
