@@ -1,7 +1,7 @@
-//! The performance workloads W1-W6 (docs/performance.md), one table.
+//! The performance workloads W1-W7 (docs/performance.md), one table.
 //!
 //! Run: `cargo bench -p strata --bench workloads` (all), or name some: `-- W2 W4`; add `--json`
-//! for one JSON object per workload (what `scripts/bench_vs_pytorch.sh` reads). W2, W3 and W6 use
+//! for one JSON object per workload (what `scripts/bench_vs_pytorch.sh` reads). W2, W3, W6 and W7 use
 //! `../shared/data/fashion-mnist` when present, else random data of the same shapes.
 
 use std::path::Path;
@@ -200,11 +200,90 @@ fn w6(json: bool, data: &Fashion) -> strata::Result<()> {
     Ok(())
 }
 
+/// W7: an LSTM(128) reading each image row by row (examples/fashion_mnist_lstm.toml) at batch
+/// 128, one epoch, then inference at batch 1,000.
+fn w7(json: bool, data: &Fashion) -> strata::Result<()> {
+    use strata::nn::LstmConfig;
+    let net = Sequential::new([28, 28], 0)
+        .add(LstmConfig::new(128))?
+        .add(DenseConfig::new(10).activation(Activation::Softmax))?;
+    let mut model = net.compile(
+        OptimizerConfig::Adam(Adam::default()),
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+        &[Metric::Accuracy],
+    )?;
+    let config = FitConfig { epochs: 1, batch_size: 128, verbose: 0, ..FitConfig::default() };
+    let start = Instant::now();
+    model.fit(&data.x_train, &data.y_train, &config)?;
+    let per_epoch = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    model.predict(&data.x_test, 1000)?;
+    let infer_rate = data.x_test.dims()[0] as f64 / start.elapsed().as_secs_f64();
+    let accuracy = model.evaluate(&data.x_test, &data.y_test, 1000)?[1].1;
+    let note = if data.real {
+        "LSTM(128) over 28 rows of 28 pixels + Dense 10, Adam, batch 128, 1 epoch; inference batch 1,000"
+    } else {
+        "random data (Fashion-MNIST absent)"
+    };
+    report(
+        json,
+        "W7 LSTM",
+        &[("seconds_per_epoch", per_epoch), ("test_accuracy", accuracy), ("inference_samples_per_second", infer_rate)],
+        note,
+    );
+    Ok(())
+}
+
+/// Where W7's step goes: the LSTM op's forward and backward alone on one batch of 128, and
+/// the products inside it timed apart (`-- lstm_parts`).
+fn lstm_parts() -> strata::Result<()> {
+    use strata::{CellActivation, RecurrentCell, RecurrentOptions};
+    let mut rng = seeded_rng(0);
+    let (b, t, i, u) = (128, 28, 28, 128);
+    let x = Tensor::<f32>::rand_uniform([b, t, i], 0.0, 1.0, &mut rng)?;
+    let w = Tensor::<f32>::rand_uniform([i, 4 * u], -0.1, 0.1, &mut rng)?.with_requires_grad(true);
+    let r = Tensor::<f32>::rand_uniform([u, 4 * u], -0.1, 0.1, &mut rng)?.with_requires_grad(true);
+    let bias = Tensor::<f32>::zeros([4 * u]).with_requires_grad(true);
+    let cell = RecurrentCell::Lstm { activation: CellActivation::Tanh, recurrent_activation: CellActivation::Sigmoid };
+    let time = |f: &mut dyn FnMut() -> strata::Result<()>| -> strata::Result<f64> {
+        let mut best = f64::INFINITY;
+        for _ in 0..20 {
+            let start = Instant::now();
+            f()?;
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        Ok(best * 1e3)
+    };
+    let forward_ms = time(&mut || {
+        let _g = strata::autograd::no_grad();
+        x.recurrent(cell, &w, &r, Some(&bias), &[], RecurrentOptions::default()).map(drop)
+    })?;
+    let both_ms = time(&mut || {
+        let y = x.recurrent(cell, &w, &r, Some(&bias), &[], RecurrentOptions::default())?;
+        y.sum()?.backward().map(drop)
+    })?;
+    let h = Tensor::<f32>::rand_uniform([b, u], -1.0, 1.0, &mut rng)?;
+    let step_ms = time(&mut || h.matmul(&r).map(drop))?;
+    let big = Tensor::<f32>::rand_uniform([t * b, u], -1.0, 1.0, &mut rng)?;
+    let dz = Tensor::<f32>::rand_uniform([t * b, 4 * u], -1.0, 1.0, &mut rng)?;
+    let weight_grad_ms = time(&mut || big.t()?.matmul(&dz).map(drop))?;
+    println!(
+        "LSTM op, batch {b}, {t} steps, {i} -> {u}: forward {forward_ms:.2} ms, forward+backward {both_ms:.2} ms; \
+         one step's h·U {step_ms:.3} ms (x{t} = {:.2} ms), the recurrent kernel's gradient {weight_grad_ms:.2} ms; \
+         an epoch is 469 batches",
+        step_ms * t as f64
+    );
+    Ok(())
+}
+
 fn main() -> strata::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let json = args.iter().any(|a| a == "--json");
     let wanted: Vec<&str> = args.iter().filter(|a| a.starts_with('W')).map(String::as_str).collect();
     let run = |w: &str| wanted.is_empty() || wanted.contains(&w);
+    if args.iter().any(|a| a == "lstm_parts") {
+        return lstm_parts();
+    }
     if !json {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -220,7 +299,7 @@ fn main() -> strata::Result<()> {
     if run("W1") {
         w1(json)?;
     }
-    if run("W2") || run("W3") || run("W6") {
+    if run("W2") || run("W3") || run("W6") || run("W7") {
         let data = fashion();
         if run("W2") {
             w2(json, &data)?;
@@ -230,6 +309,9 @@ fn main() -> strata::Result<()> {
         }
         if run("W6") {
             w6(json, &data)?;
+        }
+        if run("W7") {
+            w7(json, &data)?;
         }
     }
     if run("W4") {

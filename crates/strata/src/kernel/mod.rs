@@ -16,6 +16,7 @@
 //! contract under `# Safety`. New kernels (convolution, batched products) belong here.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+pub(crate) mod activation;
 pub(crate) mod adam;
 pub(crate) mod conv;
 pub(crate) mod gather;

@@ -21,6 +21,7 @@ mod recurrent;
 pub use recurrent::{CellActivation, RecurrentCell, RecurrentOptions};
 mod reduce;
 mod unary;
+pub(crate) use unary::sigmoid_of;
 
 /// Every op family's gradient-check cases.
 pub(crate) fn checks() -> Vec<crate::autograd::OpCheck> {

@@ -24,7 +24,7 @@ use crate::autograd::gradcheck::{op_check, OpCheck};
 use crate::autograd::Backward;
 use crate::error::{Error, Result};
 use crate::kernel::matmul::{gemm_append, MatRef};
-use crate::kernel::pool;
+use crate::kernel::{activation, pool, threads};
 use crate::shape::Shape;
 use crate::tensor::{Element, Tensor};
 
@@ -43,16 +43,6 @@ pub enum CellActivation {
 }
 
 impl CellActivation {
-    #[inline(always)]
-    fn f<T: Element>(self, x: T) -> T {
-        match self {
-            CellActivation::Linear => x,
-            CellActivation::Sigmoid => super::unary::sigmoid_of(x),
-            CellActivation::Tanh => x.tanh(),
-            CellActivation::Relu => x.max(T::zero()),
-        }
-    }
-
     /// The derivative at the input whose output is `y`.
     #[inline(always)]
     fn df<T: Element>(self, y: T) -> T {
@@ -410,91 +400,177 @@ fn run_forward<T: Element>(
         };
         recurrent.clear();
         gemm_append(MatRef::new(h_in, batch, units, false), u, &mut recurrent);
-        let z_in = &projected[s * batch * gw..][..batch * gw];
-        let step_saved = &mut saved[s * batch * saved_width..][..batch * saved_width];
-        let step_mask = mask.as_ref().map(|m| &m[s * batch..][..batch]);
-        let cs = c.as_mut().map(|c| {
-            let (done, next) = c.split_at_mut((s + 1) * batch * units);
-            (&done[s * batch * units..], &mut next[..batch * units])
-        });
-        crate::kernel::vectorized(|| {
-            cell_forward(cell, units, z_in, &recurrent, recurrent_bias, h_prev, h_next, cs, step_saved, step_mask)
-        });
+        let (c_prev, c_next) = match c.as_mut() {
+            Some(c) => {
+                let (done, next) = c.split_at_mut((s + 1) * batch * units);
+                (Some(&done[s * batch * units..]), Some(&mut next[..batch * units]))
+            }
+            None => (None, None),
+        };
+        let step = StepInputs {
+            cell,
+            units,
+            z_in: &projected[s * batch * gw..][..batch * gw],
+            z_rec: &recurrent,
+            recurrent_bias,
+            h_prev,
+            c_prev,
+            mask: mask.as_ref().map(|m| &m[s * batch..][..batch]),
+        };
+        let rows = StepRows {
+            first: 0,
+            h_next,
+            c_next,
+            saved: &mut saved[s * batch * saved_width..][..batch * saved_width],
+            units,
+            saved_width,
+        };
+        cell_forward(&step, rows);
     }
     pool::give(projected);
     pool::give(recurrent);
     Forward { h, c, saved, mask }
 }
 
-/// One step's gates for every row of the batch: writes the new states and what backward needs.
-#[allow(clippy::too_many_arguments)]
+/// `x = act(x)` over a row (the fast vector forms of `kernel::activation` in f32).
+fn activate<T: Element>(act: CellActivation, x: &mut [T]) {
+    match act {
+        CellActivation::Linear => {}
+        CellActivation::Sigmoid => activation::sigmoid_in_place(x),
+        CellActivation::Tanh => activation::tanh_in_place(x),
+        CellActivation::Relu => x.iter_mut().for_each(|v| *v = v.max(T::zero())),
+    }
+}
+
+/// `out = a + b` elementwise.
 #[inline(always)]
-fn cell_forward<T: Element>(
+fn sum_into<T: Element>(out: &mut [T], a: &[T], b: &[T]) {
+    out.iter_mut().zip(a).zip(b).for_each(|((o, &x), &y)| *o = x + y);
+}
+
+/// One step's rows `first..` of the batch: the new states and what backward needs, each a
+/// whole-row buffer so the two halves of a batch go to the two cores.
+struct StepRows<'a, T> {
+    first: usize,
+    h_next: &'a mut [T],
+    c_next: Option<&'a mut [T]>,
+    saved: &'a mut [T],
+    units: usize,
+    saved_width: usize,
+}
+
+impl<T: Element> threads::Halves for StepRows<'_, T> {
+    fn halves(self) -> (Self, Self) {
+        let rows = self.h_next.len() / self.units;
+        let mid = rows / 2;
+        let (h1, h2) = self.h_next.split_at_mut(mid * self.units);
+        let (s1, s2) = self.saved.split_at_mut(mid * self.saved_width);
+        let (c1, c2) = match self.c_next {
+            Some(c) => {
+                let (a, b) = c.split_at_mut(mid * self.units);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (units, saved_width) = (self.units, self.saved_width);
+        (
+            StepRows { first: self.first, h_next: h1, c_next: c1, saved: s1, units, saved_width },
+            StepRows { first: self.first + mid, h_next: h2, c_next: c2, saved: s2, units, saved_width },
+        )
+    }
+}
+
+/// What every row of one step reads.
+struct StepInputs<'a, T> {
     cell: RecurrentCell,
     units: usize,
-    z_in: &[T],
-    z_rec: &[T],
-    recurrent_bias: Option<&[T]>,
-    h_prev: &[T],
-    h_next: &mut [T],
-    mut c: Option<(&[T], &mut [T])>,
-    saved: &mut [T],
-    mask: Option<&[bool]>,
-) {
-    let gw = cell.gates() * units;
-    let sw = cell.saved() * units;
-    let batch = h_prev.len() / units;
-    for b in 0..batch {
-        let row = b * units..(b + 1) * units;
-        if mask.is_some_and(|m| !m[b]) {
-            h_next[row.clone()].copy_from_slice(&h_prev[row.clone()]);
-            if let Some((c_prev, c_next)) = c.as_mut() {
-                c_next[row.clone()].copy_from_slice(&c_prev[row]);
+    z_in: &'a [T],
+    z_rec: &'a [T],
+    recurrent_bias: Option<&'a [T]>,
+    h_prev: &'a [T],
+    c_prev: Option<&'a [T]>,
+    mask: Option<&'a [bool]>,
+}
+
+/// From this many gate values per step, the cell pass runs on both cores (a split costs a
+/// few microseconds; 64 rows of 128 LSTM units take about 20).
+const CELL_SPLIT_MIN: usize = 1 << 14;
+
+/// One step's gates for every row of the batch: pre-activations written where backward keeps
+/// the gates, activated in place row by row, then combined into the new states.
+fn cell_forward<T: Element>(step: &StepInputs<'_, T>, rows: StepRows<'_, T>) {
+    let split = step.z_in.len() >= CELL_SPLIT_MIN;
+    threads::split_in_two(rows, split, |part| crate::kernel::vectorized(|| cell_rows(step, part)));
+}
+
+#[inline(always)]
+fn cell_rows<T: Element>(step: &StepInputs<'_, T>, rows: StepRows<'_, T>) {
+    let u = step.units;
+    let gw = step.cell.gates() * u;
+    let StepRows { first, h_next, mut c_next, saved, saved_width, .. } = rows;
+    for (k, hn) in h_next.chunks_exact_mut(u).enumerate() {
+        let b = first + k;
+        let hp = &step.h_prev[b * u..(b + 1) * u];
+        if step.mask.is_some_and(|m| !m[b]) {
+            hn.copy_from_slice(hp);
+            if let (Some(cn), Some(cp)) = (c_next.as_deref_mut(), step.c_prev) {
+                cn[k * u..(k + 1) * u].copy_from_slice(&cp[b * u..(b + 1) * u]);
             }
             continue;
         }
-        let zi = &z_in[b * gw..(b + 1) * gw];
-        let zr = &z_rec[b * gw..(b + 1) * gw];
-        let hp = &h_prev[row.clone()];
-        let hn = &mut h_next[row.clone()];
-        let sv = &mut saved[b * sw..(b + 1) * sw];
-        match cell {
+        let zi = &step.z_in[b * gw..(b + 1) * gw];
+        let zr = &step.z_rec[b * gw..(b + 1) * gw];
+        let sv = &mut saved[k * saved_width..(k + 1) * saved_width];
+        match step.cell {
             RecurrentCell::SimpleRnn { activation } => {
-                for j in 0..units {
-                    hn[j] = activation.f(zi[j] + zr[j]);
-                }
+                sum_into(hn, zi, zr);
+                activate(activation, hn);
             }
             RecurrentCell::Lstm { activation, recurrent_activation: gate } => {
-                let (c_prev, c_next) = c.as_mut().expect("an LSTM carries a cell state");
-                let (cp, cn) = (&c_prev[row.clone()], &mut c_next[row.clone()]);
-                for j in 0..units {
-                    let i = gate.f(zi[j] + zr[j]);
-                    let f = gate.f(zi[units + j] + zr[units + j]);
-                    let g = activation.f(zi[2 * units + j] + zr[2 * units + j]);
-                    let o = gate.f(zi[3 * units + j] + zr[3 * units + j]);
-                    let cv = f * cp[j] + i * g;
-                    let ac = activation.f(cv);
-                    cn[j] = cv;
-                    hn[j] = o * ac;
-                    sv[j] = i;
-                    sv[units + j] = f;
-                    sv[2 * units + j] = g;
-                    sv[3 * units + j] = o;
-                    sv[4 * units + j] = ac;
+                // saved = [i, f, g, o, act(c)]: the pre-activations, activated in place.
+                sum_into(&mut sv[..gw], zi, zr);
+                activate(gate, &mut sv[..2 * u]);
+                activate(activation, &mut sv[2 * u..3 * u]);
+                activate(gate, &mut sv[3 * u..4 * u]);
+                let cp = &step.c_prev.expect("an LSTM carries a cell state")[b * u..(b + 1) * u];
+                let cn = &mut c_next.as_deref_mut().expect("an LSTM carries a cell state")[k * u..(k + 1) * u];
+                let (gates, ac) = sv.split_at_mut(4 * u);
+                let (i, rest) = gates.split_at(u);
+                let (f, rest) = rest.split_at(u);
+                let (g, o) = rest.split_at(u);
+                for j in 0..u {
+                    cn[j] = f[j] * cp[j] + i[j] * g[j];
+                }
+                ac.copy_from_slice(cn);
+                activate(activation, ac);
+                for j in 0..u {
+                    hn[j] = o[j] * ac[j];
                 }
             }
             RecurrentCell::Gru { activation, recurrent_activation: gate } => {
-                let rb = |j: usize| recurrent_bias.map_or(T::zero(), |b| b[j]);
-                for j in 0..units {
-                    let z = gate.f(zi[j] + zr[j] + rb(j));
-                    let r = gate.f(zi[units + j] + zr[units + j] + rb(units + j));
-                    let hh = zr[2 * units + j] + rb(2 * units + j);
-                    let n = activation.f(zi[2 * units + j] + r * hh);
-                    hn[j] = z * hp[j] + (T::one() - z) * n;
-                    sv[j] = z;
-                    sv[units + j] = r;
-                    sv[2 * units + j] = n;
-                    sv[3 * units + j] = hh;
+                // saved = [z, r, n, h·U_h + b'_h].
+                let (zr_gates, rest) = sv.split_at_mut(2 * u);
+                let (n, hh) = rest.split_at_mut(u);
+                match step.recurrent_bias {
+                    Some(rb) => {
+                        for j in 0..2 * u {
+                            zr_gates[j] = zi[j] + zr[j] + rb[j];
+                        }
+                        sum_into(hh, &zr[2 * u..], &rb[2 * u..]);
+                    }
+                    None => {
+                        sum_into(zr_gates, &zi[..2 * u], &zr[..2 * u]);
+                        hh.copy_from_slice(&zr[2 * u..]);
+                    }
+                }
+                activate(gate, zr_gates);
+                let (z, r) = zr_gates.split_at(u);
+                for j in 0..u {
+                    n[j] = zi[2 * u + j] + r[j] * hh[j];
+                }
+                activate(activation, n);
+                for j in 0..u {
+                    hn[j] = z[j] * hp[j] + (T::one() - z[j]) * n[j];
                 }
             }
         }
@@ -502,7 +578,7 @@ fn cell_forward<T: Element>(
 }
 
 /// The node of a recurrent pass: the states and gate values of every step, time-major.
-struct RecurrentNode<T> {
+struct RecurrentNode<T: Element> {
     cell: RecurrentCell,
     dims: Dims,
     has_bias: bool,
@@ -513,6 +589,18 @@ struct RecurrentNode<T> {
     h: Vec<T>,
     c: Option<Vec<T>>,
     saved: Vec<T>,
+}
+
+/// The states and gates go back to the pool when the graph is freed: the next batch's
+/// forward reuses them instead of faulting in fresh pages (a batch of W7 saves 16 MB).
+impl<T: Element> Drop for RecurrentNode<T> {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.h));
+        pool::give(std::mem::take(&mut self.saved));
+        if let Some(c) = self.c.take() {
+            pool::give(c);
+        }
+    }
 }
 
 impl<T: Element> Backward<T> for RecurrentNode<T> {
@@ -530,8 +618,13 @@ impl<T: Element> Backward<T> for RecurrentNode<T> {
         let g = g.data();
         let is_gru = matches!(cell, RecurrentCell::Gru { .. });
         // dZ for the input side; GRU's recurrent side differs in the candidate's third.
-        let mut dz_in = vec![T::zero(); steps * batch * gw];
-        let mut dz_rec = if is_gru { vec![T::zero(); steps * batch * gw] } else { Vec::new() };
+        let zeros = |len: usize| {
+            let mut v = pool::take(len);
+            v.resize(len, T::zero());
+            v
+        };
+        let mut dz_in = zeros(steps * batch * gw);
+        let mut dz_rec = if is_gru { zeros(steps * batch * gw) } else { Vec::new() };
         let mut dh = vec![T::zero(); batch * units];
         let mut dc = if self.c.is_some() { vec![T::zero(); batch * units] } else { Vec::new() };
         let mut carried = pool::take(batch * units);
@@ -553,9 +646,18 @@ impl<T: Element> Backward<T> for RecurrentNode<T> {
                 saved: &self.saved[s * batch * sw..][..batch * sw],
                 mask: self.mask.as_ref().map(|m| &m[s * batch..][..batch]),
             };
-            let dz = &mut dz_in[s * batch * gw..][..batch * gw];
-            let dzr = if is_gru { Some(&mut dz_rec[s * batch * gw..][..batch * gw]) } else { None };
-            crate::kernel::vectorized(|| step.run(cell, &mut dh, &mut dc, dz, dzr));
+            let rows = BackRows {
+                first: 0,
+                units,
+                gate_width: gw,
+                dh: &mut dh,
+                dc: &mut dc,
+                dz: &mut dz_in[s * batch * gw..][..batch * gw],
+                dz_rec: if is_gru { Some(&mut dz_rec[s * batch * gw..][..batch * gw]) } else { None },
+            };
+            threads::split_in_two(rows, batch * gw >= CELL_SPLIT_MIN, |part| {
+                crate::kernel::vectorized(|| step.run(cell, part))
+            });
             // dh_{s-1} = direct part (in dh now) + (dZ_rec·Uᵀ)·dropout, for the real rows.
             let dz_r =
                 if is_gru { &dz_rec[s * batch * gw..][..batch * gw] } else { &dz_in[s * batch * gw..][..batch * gw] };
@@ -580,12 +682,12 @@ impl<T: Element> Backward<T> for RecurrentNode<T> {
         let dz_r = if is_gru { &dz_rec } else { &dz_in };
         // dU = Σ_s h_{s-1}ᵀ·dZ_rec[s]: one product over every step (the h that entered h·U,
         // with its dropout factors).
-        let h_in: Vec<T> = match &self.recurrent_dropout {
+        let h_in: std::borrow::Cow<'_, [T]> = match &self.recurrent_dropout {
             Some(f) => self.h[..steps * batch * units]
                 .chunks_exact(batch * units)
                 .flat_map(|step| step.iter().zip(f).map(|(&hv, &fv)| hv * fv))
                 .collect(),
-            None => self.h[..steps * batch * units].to_vec(),
+            None => std::borrow::Cow::Borrowed(&self.h[..steps * batch * units]),
         };
         let d_recurrent = product(
             MatRef::new(&h_in, units, steps * batch, true),
@@ -604,7 +706,7 @@ impl<T: Element> Backward<T> for RecurrentNode<T> {
             MatRef::new(kernel.data(), gw, n_in, true),
             steps * batch * n_in,
         );
-        let mut dx = vec![T::zero(); batch * steps * n_in];
+        let mut dx = zeros(batch * steps * n_in);
         for s in 0..steps {
             let t = input_step(s, steps, self.go_backwards);
             for b in 0..batch {
@@ -637,7 +739,132 @@ impl<T: Element> Backward<T> for RecurrentNode<T> {
                 grads.push(Some(Tensor::from_parts(dc, Shape::new([batch, units]))));
             }
         }
+        pool::give(dz_in);
+        pool::give(dz_rec);
         Ok(grads)
+    }
+}
+
+/// `$row(.., act', gate')` with the two activations' derivatives (as functions of their
+/// outputs) as closures the row loop inlines: monomorphized for Keras's defaults (tanh,
+/// sigmoid), so that loop vectorizes with no branch inside.
+macro_rules! with_derivatives {
+    ($activation:expr, $gate:expr, |$act:ident, $g:ident| $call:expr) => {
+        match ($activation, $gate) {
+            (CellActivation::Tanh, CellActivation::Sigmoid) => {
+                let $act = |y: T| T::one() - y * y;
+                let $g = |y: T| y * (T::one() - y);
+                $call
+            }
+            (a, g) => {
+                let $act = |y: T| a.df(y);
+                let $g = |y: T| g.df(y);
+                $call
+            }
+        }
+    };
+}
+
+/// One LSTM row's backward: `sv = [i, f, g, o, act(c)]`; writes the four gates' `dz`, the
+/// gradient reaching `c_{t-1}` into `dc`, and clears `dh` (its direct part is zero).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn lstm_back_row<T: Element>(
+    u: usize,
+    sv: &[T],
+    cp: &[T],
+    dh: &mut [T],
+    dc: &mut [T],
+    dz: &mut [T],
+    act: impl Fn(T) -> T,
+    gate: impl Fn(T) -> T,
+) {
+    let (i, rest) = sv[..5 * u].split_at(u);
+    let (f, rest) = rest.split_at(u);
+    let (g, rest) = rest.split_at(u);
+    let (o, ac) = rest.split_at(u);
+    let (di, rest) = dz[..4 * u].split_at_mut(u);
+    let (df, rest) = rest.split_at_mut(u);
+    let (dg, d_o) = rest.split_at_mut(u);
+    let (cp, dh, dc) = (&cp[..u], &mut dh[..u], &mut dc[..u]);
+    for j in 0..u {
+        let dct = dc[j] + dh[j] * o[j] * act(ac[j]);
+        di[j] = dct * g[j] * gate(i[j]);
+        df[j] = dct * cp[j] * gate(f[j]);
+        dg[j] = dct * i[j] * act(g[j]);
+        d_o[j] = dh[j] * ac[j] * gate(o[j]);
+        dc[j] = dct * f[j];
+        dh[j] = T::zero();
+    }
+}
+
+/// One GRU row's backward: `sv = [z, r, n, h·U_h + b'_h]`; writes the input-side and the
+/// recurrent-side `dz` and leaves in `dh` the direct part `dh·z`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn gru_back_row<T: Element>(
+    u: usize,
+    sv: &[T],
+    hp: &[T],
+    dh: &mut [T],
+    dz: &mut [T],
+    dzr: &mut [T],
+    act: impl Fn(T) -> T,
+    gate: impl Fn(T) -> T,
+) {
+    let (z, rest) = sv[..4 * u].split_at(u);
+    let (r, rest) = rest.split_at(u);
+    let (n, hh) = rest.split_at(u);
+    let (dz_z, rest) = dz[..3 * u].split_at_mut(u);
+    let (dz_r, dz_n) = rest.split_at_mut(u);
+    let (dr_z, rest) = dzr[..3 * u].split_at_mut(u);
+    let (dr_r, dr_n) = rest.split_at_mut(u);
+    let (hp, dh) = (&hp[..u], &mut dh[..u]);
+    for j in 0..u {
+        let d = dh[j];
+        let daz = d * (hp[j] - n[j]) * gate(z[j]);
+        let dan = d * (T::one() - z[j]) * act(n[j]);
+        let dar = dan * hh[j] * gate(r[j]);
+        dz_z[j] = daz;
+        dz_r[j] = dar;
+        dz_n[j] = dan;
+        dr_z[j] = daz;
+        dr_r[j] = dar;
+        dr_n[j] = dan * r[j];
+        dh[j] = d * z[j];
+    }
+}
+
+/// Rows `first..` of one step's gradients, so the two halves of a batch go to the two cores.
+struct BackRows<'a, T> {
+    first: usize,
+    units: usize,
+    gate_width: usize,
+    dh: &'a mut [T],
+    /// Empty unless the cell carries `c`.
+    dc: &'a mut [T],
+    dz: &'a mut [T],
+    dz_rec: Option<&'a mut [T]>,
+}
+
+impl<T: Element> threads::Halves for BackRows<'_, T> {
+    fn halves(self) -> (Self, Self) {
+        let (u, gw) = (self.units, self.gate_width);
+        let mid = self.dh.len() / u / 2;
+        let (dh1, dh2) = self.dh.split_at_mut(mid * u);
+        let (dc1, dc2) = self.dc.split_at_mut((mid * u).min(self.dc.len()));
+        let (dz1, dz2) = self.dz.split_at_mut(mid * gw);
+        let (r1, r2) = match self.dz_rec {
+            Some(d) => {
+                let (a, b) = d.split_at_mut(mid * gw);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        (
+            BackRows { first: self.first, units: u, gate_width: gw, dh: dh1, dc: dc1, dz: dz1, dz_rec: r1 },
+            BackRows { first: self.first + mid, units: u, gate_width: gw, dh: dh2, dc: dc2, dz: dz2, dz_rec: r2 },
+        )
     }
 }
 
@@ -657,19 +884,20 @@ impl<T: Element> StepBackward<'_, T> {
     /// reaching the previous states directly (not through `h·U`). Masked rows pass the
     /// gradient through unchanged and leave `dz` zero.
     #[inline(always)]
-    fn run(&self, cell: RecurrentCell, dh: &mut [T], dc: &mut [T], dz: &mut [T], mut dz_rec: Option<&mut [T]>) {
+    fn run(&self, cell: RecurrentCell, rows: BackRows<'_, T>) {
         let units = self.units;
         let gw = cell.gates() * units;
         let sw = cell.saved() * units;
-        let batch = self.h_prev.len() / units;
-        for b in 0..batch {
+        let BackRows { first, dh, dc, dz, mut dz_rec, .. } = rows;
+        for k in 0..dh.len() / units {
+            let b = first + k;
             if self.mask.is_some_and(|m| !m[b]) {
                 continue;
             }
             let r = b * units..(b + 1) * units;
-            let dzb = &mut dz[b * gw..(b + 1) * gw];
+            let dzb = &mut dz[k * gw..(k + 1) * gw];
             let sv = &self.saved[b * sw..(b + 1) * sw];
-            let dhb = &mut dh[r.clone()];
+            let dhb = &mut dh[k * units..(k + 1) * units];
             match cell {
                 RecurrentCell::SimpleRnn { activation } => {
                     let hn = &self.h_next[r];
@@ -680,36 +908,14 @@ impl<T: Element> StepBackward<'_, T> {
                 }
                 RecurrentCell::Lstm { activation, recurrent_activation: gate } => {
                     let cp = &self.c_prev.expect("an LSTM saved its cell states")[r.clone()];
-                    let dcb = &mut dc[r];
-                    for j in 0..units {
-                        let (i, f, g, o, ac) =
-                            (sv[j], sv[units + j], sv[2 * units + j], sv[3 * units + j], sv[4 * units + j]);
-                        let dct = dcb[j] + dhb[j] * o * activation.df(ac);
-                        dzb[j] = dct * g * gate.df(i);
-                        dzb[units + j] = dct * cp[j] * gate.df(f);
-                        dzb[2 * units + j] = dct * i * activation.df(g);
-                        dzb[3 * units + j] = dhb[j] * ac * gate.df(o);
-                        dcb[j] = dct * f;
-                        dhb[j] = T::zero();
-                    }
+                    let dcb = &mut dc[k * units..(k + 1) * units];
+                    with_derivatives!(activation, gate, |act, g| lstm_back_row(units, sv, cp, dhb, dcb, dzb, act, g));
                 }
                 RecurrentCell::Gru { activation, recurrent_activation: gate } => {
                     let hp = &self.h_prev[r];
-                    let dzr = &mut dz_rec.as_mut().expect("a GRU has a recurrent-side gradient")[b * gw..(b + 1) * gw];
-                    for j in 0..units {
-                        let (z, rv, n, hh) = (sv[j], sv[units + j], sv[2 * units + j], sv[3 * units + j]);
-                        let d = dhb[j];
-                        let daz = d * (hp[j] - n) * gate.df(z);
-                        let dan = d * (T::one() - z) * activation.df(n);
-                        let dar = dan * hh * gate.df(rv);
-                        dzb[j] = daz;
-                        dzb[units + j] = dar;
-                        dzb[2 * units + j] = dan;
-                        dzr[j] = daz;
-                        dzr[units + j] = dar;
-                        dzr[2 * units + j] = dan * rv;
-                        dhb[j] = d * z;
-                    }
+                    let dzr =
+                        &mut dz_rec.as_deref_mut().expect("a GRU has a recurrent-side gradient")[k * gw..(k + 1) * gw];
+                    with_derivatives!(activation, gate, |act, g| gru_back_row(units, sv, hp, dhb, dzb, dzr, act, g));
                 }
             }
         }

@@ -57,7 +57,7 @@ fn indicator<T: Element>(condition: bool) -> T {
         T::zero()
     }
 }
-pub(super) fn sigmoid_of<T: Element>(x: T) -> T {
+pub(crate) fn sigmoid_of<T: Element>(x: T) -> T {
     // Two branches so exp never overflows: e^-x for x >= 0, e^x otherwise.
     if x >= T::zero() {
         T::one() / (T::one() + (-x).exp())
