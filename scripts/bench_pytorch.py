@@ -1,4 +1,4 @@
-"""PyTorch versions of strata's workloads W1-W6 (crates/strata/benches/workloads.rs), for
+"""PyTorch versions of strata's workloads W1-W7 (crates/strata/benches/workloads.rs), for
 scripts/bench_vs_pytorch.py. Same data, sizes, initialisation (Glorot uniform, zero bias),
 optimizer settings (Keras defaults) and batch order policy (reshuffled every epoch).
 
@@ -176,7 +176,48 @@ def w6():
     emit("W6", seconds_per_epoch=per_epoch, test_accuracy=acc, inference_samples_per_second=infer_rate)
 
 
+class RowLstm(nn.Module):
+    """W7: an LSTM(128) over the 28 rows of an image, then Dense 10 with softmax (Keras's
+    layers: examples/fashion_mnist_lstm.toml)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.out = nn.Linear(128, 10)
+        # Keras's start: Glorot-uniform kernels, orthogonal recurrent kernels, zero biases with
+        # the forget gate's at 1 (PyTorch has two biases; the second stays 0).
+        for gate in range(4):
+            nn.init.xavier_uniform_(self.lstm.weight_ih_l0.data[gate * 128:(gate + 1) * 128])
+        nn.init.orthogonal_(self.lstm.weight_hh_l0)
+        nn.init.zeros_(self.lstm.bias_ih_l0)
+        nn.init.zeros_(self.lstm.bias_hh_l0)
+        self.lstm.bias_ih_l0.data[128:256] = 1.0
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)
+        return torch.softmax(self.out(h[0]), dim=1)
+
+
+def w7():
+    x, y, xt, yt = fashion()
+    model = RowLstm()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    start = time.perf_counter()
+    model.train()
+    fit(model, x, y, sparse_cce_from_probs, opt, 128, 1)
+    per_epoch = time.perf_counter() - start
+    model.eval()
+    start = time.perf_counter()
+    with torch.inference_mode():
+        preds = torch.cat([model(xt[i:i + 1000]) for i in range(0, xt.shape[0], 1000)])
+    infer_rate = xt.shape[0] / (time.perf_counter() - start)
+    acc = (preds.argmax(1) == yt).float().mean().item()
+    emit("W7", seconds_per_epoch=per_epoch, test_accuracy=acc, inference_samples_per_second=infer_rate)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(int(sys.argv[2]))
     torch.manual_seed(0)
-    {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6}[sys.argv[1]]()
+    {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7}[sys.argv[1]]()

@@ -1,4 +1,4 @@
-"""strata against PyTorch on workloads W1-W6, side by side on this machine.
+"""strata against PyTorch on workloads W1-W7, side by side on this machine.
 
 Each run is its own process; runs alternate (PyTorch 1 thread, PyTorch 2 threads, strata) and
 repeat REPEATS times; the table shows medians, the CPU seconds other processes used during the

@@ -153,3 +153,55 @@ fn conv_and_pooling_layers_refuse_bad_shapes_naming_the_layer() {
     );
     assert_mentions(&show(message(net(&[784], MaxPooling2DConfig::new(2).into()))), &["max_pooling2d", "[784]"]);
 }
+
+/// Sequence layers refuse bad input naming the layer and the problem: a token index at or above
+/// `input_dim` (with the sample and position, not a read past the table), a fraction or a
+/// negative index, a sequence of no steps, a recurrent layer after a flat input (suggesting a
+/// reshape), a mask that a layer would drop, options of another kind of cell, `return_state` in
+/// a stack.
+#[test]
+fn sequence_layers_refuse_bad_input_naming_the_layer() {
+    use strata::nn::{
+        EmbeddingConfig, FlattenConfig, GruConfig, Layer, LayerConfig, LstmConfig, Mode, Network, Sequential,
+        SimpleRnnConfig,
+    };
+    let show = |m: String| {
+        println!("{m}");
+        m
+    };
+    let net = Sequential::<f32>::new([3], 0).add(EmbeddingConfig::new(5, 2).name("tokens")).unwrap();
+    let layer = net.each_layer()[0];
+    let x = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0, 7.0, 0.0], [2, 3]).unwrap();
+    assert_mentions(&show(message(layer.forward(&x, Mode::Infer))), &["tokens", "7", "sample 1", "position 1", "0..5"]);
+    let x = Tensor::<f32>::from_vec(vec![1.5, 2.0, 3.0], [1, 3]).unwrap();
+    assert_mentions(&show(message(net.forward(&x, Mode::Infer))), &["tokens", "1.5", "whole number"]);
+    let x = Tensor::<f32>::from_vec(vec![-1.0, 2.0, 3.0], [1, 3]).unwrap();
+    assert_mentions(&show(message(net.forward(&x, Mode::Infer))), &["tokens", "-1"]);
+    // No steps.
+    let e = Sequential::<f32>::new([0, 4], 0).add(LstmConfig::new(3)).map(drop);
+    assert_mentions(&show(message(e)), &["lstm", "[0, 4]", "at least one step"]);
+    // After a flat input.
+    let e = Sequential::<f32>::new([784], 0).add(LstmConfig::new(3)).map(drop);
+    assert_mentions(&show(message(e)), &["lstm", "[784]", "[steps, features]", "reshape"]);
+    // A mask that Flatten would drop.
+    let e = Sequential::<f32>::new([4], 0)
+        .add(EmbeddingConfig::new(5, 2).mask_zero(true))
+        .unwrap()
+        .add(FlattenConfig::default())
+        .map(drop);
+    assert_mentions(&show(message(e)), &["flatten", "mask"]);
+    // Options of another cell, and return_state in a stack.
+    let simple =
+        SimpleRnnConfig { recurrent_activation: Some(strata::nn::Activation::Sigmoid), ..SimpleRnnConfig::new(2) };
+    let e = Sequential::<f32>::new([3, 2], 0).add(simple).map(drop);
+    assert_mentions(&show(message(e)), &["simple_rnn", "recurrent_activation"]);
+    let gru = GruConfig { reset_after: Some(false), ..GruConfig::new(2) };
+    assert_mentions(&show(message(Sequential::<f32>::new([3, 2], 0).add(gru).map(drop))), &["gru", "reset_after"]);
+    let lstm = LstmConfig { return_state: true, ..LstmConfig::new(2) };
+    let e = Sequential::<f32>::new([3, 2], 0).add(LayerConfig::from(lstm)).map(drop);
+    assert_mentions(&show(message(e)), &["lstm", "return_state", "forward_with_states"]);
+    // A batch of the wrong width at run time.
+    let net = Sequential::<f32>::new([3, 2], 0).add(GruConfig::new(2)).unwrap();
+    let e = net.each_layer()[0].forward(&zeros(&[1, 3, 5]), Mode::Infer);
+    assert_mentions(&show(message(e)), &["gru", "[1, 3, 5]"]);
+}

@@ -53,6 +53,12 @@ impl EmbeddingConfig {
         self.mask_zero = yes;
         self
     }
+
+    /// Set the name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
 }
 
 impl super::LayerKind for EmbeddingConfig {

@@ -411,6 +411,7 @@ impl<T: Element> Recurrent<T> {
             mask,
             go_backwards: self.config.go_backwards,
             recurrent_dropout: recurrent_factors.as_deref(),
+            last_step_only: !self.config.return_sequences,
         };
         let packed = x.recurrent(
             self.cell,
@@ -420,11 +421,16 @@ impl<T: Element> Recurrent<T> {
             initial_states,
             options,
         )?;
-        let last = packed.narrow(1, steps - 1, 1)?.reshape([batch, self.cell.states() * units])?;
+        let last = match self.config.return_sequences {
+            true => packed.narrow(1, steps - 1, 1)?,
+            false => packed.clone(),
+        };
+        let last = last.reshape([batch, self.cell.states() * units])?;
         let states = (0..self.cell.states()).map(|i| last.narrow(1, i * units, units)).collect::<Result<Vec<_>>>()?;
         let output = match (self.config.return_sequences, self.cell.states()) {
             (true, 1) => packed,
             (true, _) => packed.narrow(2, 0, units)?,
+            (false, 1) => last,
             (false, _) => states[0].clone(),
         };
         Ok(RecurrentOutput { output, states })

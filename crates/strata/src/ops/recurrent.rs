@@ -135,6 +135,9 @@ pub struct RecurrentOptions<'a, T> {
     /// `[batch, units]` factors on `h` where it enters `h·U` (recurrent dropout: one mask for
     /// every step, as Keras draws it).
     pub recurrent_dropout: Option<&'a [T]>,
+    /// Output only the last step's states, `[batch, 1, width]` (a layer without
+    /// `return_sequences`): no copy of every step's.
+    pub last_step_only: bool,
 }
 
 /// Sizes of one pass.
@@ -177,15 +180,21 @@ impl<T: Element> Tensor<T> {
     ) -> Result<Tensor<T>> {
         let op = cell.name();
         let dims = check_shapes(op, cell, self, kernel, recurrent_kernel, bias, initial_states, &options)?;
-        let forward = run_forward(cell, dims, self, kernel, recurrent_kernel, bias, initial_states, &options);
+        let mut inputs: Vec<&Tensor<T>> = vec![self, kernel, recurrent_kernel];
+        inputs.extend(bias);
+        inputs.extend(initial_states.iter().copied());
+        // As `Tensor::from_op` decides: whether backward will ever run on this pass.
+        let record = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+        let forward = run_forward(cell, dims, self, kernel, recurrent_kernel, bias, initial_states, &options, record);
         let Dims { batch, steps, units, .. } = dims;
         let width = cell.states() * units;
-        // The packed batch-major output: y[b, s] = (h_{s+1}, c_{s+1}).
-        let mut y = pool::take(batch * steps * width);
-        y.resize(batch * steps * width, T::zero());
-        for s in 0..steps {
+        // The packed batch-major output: y[b, s] = (h_{s+1}, c_{s+1}), every step or the last.
+        let (first, out_steps) = if options.last_step_only { (steps - 1, 1) } else { (0, steps) };
+        let mut y = pool::take(batch * out_steps * width);
+        y.resize(batch * out_steps * width, T::zero());
+        for s in first..steps {
             for b in 0..batch {
-                let row = &mut y[(b * steps + s) * width..][..width];
+                let row = &mut y[(b * out_steps + s - first) * width..][..width];
                 let at = ((s + 1) * batch + b) * units;
                 row[..units].copy_from_slice(&forward.h[at..at + units]);
                 if let Some(c) = &forward.c {
@@ -193,22 +202,20 @@ impl<T: Element> Tensor<T> {
                 }
             }
         }
-        let mut inputs: Vec<&Tensor<T>> = vec![self, kernel, recurrent_kernel];
-        inputs.extend(bias);
-        inputs.extend(initial_states.iter().copied());
         let node = RecurrentNode {
             cell,
             dims,
             has_bias: bias.is_some(),
             has_initial: !initial_states.is_empty(),
             go_backwards: options.go_backwards,
+            last_step_only: options.last_step_only,
             mask: forward.mask,
             recurrent_dropout: options.recurrent_dropout.map(<[T]>::to_vec),
             h: forward.h,
             c: forward.c,
             saved: forward.saved,
         };
-        Ok(Tensor::from_op(y, Shape::new([batch, steps, width]), &inputs, node))
+        Ok(Tensor::from_op(y, Shape::new([batch, out_steps, width]), &inputs, node))
     }
 }
 
@@ -340,26 +347,32 @@ fn run_forward<T: Element>(
     bias: Option<&Tensor<T>>,
     initial_states: &[&Tensor<T>],
     options: &RecurrentOptions<'_, T>,
+    keep_for_backward: bool,
 ) -> Forward<T> {
     let Dims { batch, steps, inputs, units } = dims;
     let gw = cell.gates() * units;
     let x_tm = time_major(x.data(), dims, inputs, options.go_backwards);
-    // The input projection of every step at once.
-    let mut projected = product(
-        MatRef::new(&x_tm, steps * batch, inputs, false),
-        MatRef::new(kernel.data(), inputs, gw, false),
-        steps * batch * gw,
-    );
-    pool::give(x_tm);
     let bias = bias.map(Tensor::data);
     let (input_bias, recurrent_bias) = match (cell, bias) {
         (RecurrentCell::Gru { .. }, Some(b)) => (Some(&b[..gw]), Some(&b[gw..])),
         (_, b) => (b, None),
     };
-    if let Some(b) = input_bias {
-        for row in projected.chunks_exact_mut(gw) {
-            row.iter_mut().zip(b).for_each(|(v, &bv)| *v = *v + bv);
+    let add_input_bias = |projected: &mut [T]| {
+        if let Some(b) = input_bias {
+            for row in projected.chunks_exact_mut(gw) {
+                row.iter_mut().zip(b).for_each(|(v, &bv)| *v = *v + bv);
+            }
         }
+    };
+    // Training: the input projection of every step at once, and every step's gates kept for
+    // backward. Inference keeps neither: one step's projection and gates at a time (at batch
+    // 1,000 the whole sequence's would be 130 MB, faulted in afresh for every batch).
+    let whole = if keep_for_backward { steps } else { 1 };
+    let w = MatRef::new(kernel.data(), inputs, gw, false);
+    let mut projected = pool::take(whole * batch * gw);
+    if keep_for_backward {
+        gemm_append(MatRef::new(&x_tm, steps * batch, inputs, false), w, &mut projected);
+        add_input_bias(&mut projected);
     }
     let mask = options.mask.map(|m| {
         (0..steps)
@@ -382,8 +395,8 @@ fn run_forward<T: Element>(
     let mut h = initial(0);
     let mut c = matches!(cell, RecurrentCell::Lstm { .. }).then(|| initial(1));
     let saved_width = cell.saved() * units;
-    let mut saved = pool::take(steps * batch * saved_width);
-    saved.resize(steps * batch * saved_width, T::zero());
+    let mut saved = pool::take(whole * batch * saved_width);
+    saved.resize(whole * batch * saved_width, T::zero());
     let mut recurrent = pool::take(batch * gw);
     let mut dropped = options.recurrent_dropout.map(|_| vec![T::zero(); batch * units]);
     let u = MatRef::new(recurrent_kernel.data(), units, gw, false);
@@ -407,10 +420,21 @@ fn run_forward<T: Element>(
             }
             None => (None, None),
         };
+        // The step's slot in the kept buffers (always the first when nothing is kept).
+        let slot = if keep_for_backward { s } else { 0 };
+        if !keep_for_backward {
+            projected.clear();
+            gemm_append(
+                MatRef::new(&x_tm[s * batch * inputs..][..batch * inputs], batch, inputs, false),
+                w,
+                &mut projected,
+            );
+            add_input_bias(&mut projected);
+        }
         let step = StepInputs {
             cell,
             units,
-            z_in: &projected[s * batch * gw..][..batch * gw],
+            z_in: &projected[slot * batch * gw..][..batch * gw],
             z_rec: &recurrent,
             recurrent_bias,
             h_prev,
@@ -421,7 +445,7 @@ fn run_forward<T: Element>(
             first: 0,
             h_next,
             c_next,
-            saved: &mut saved[s * batch * saved_width..][..batch * saved_width],
+            saved: &mut saved[slot * batch * saved_width..][..batch * saved_width],
             units,
             saved_width,
         };
@@ -429,6 +453,7 @@ fn run_forward<T: Element>(
     }
     pool::give(projected);
     pool::give(recurrent);
+    pool::give(x_tm);
     Forward { h, c, saved, mask }
 }
 
@@ -584,6 +609,7 @@ struct RecurrentNode<T: Element> {
     has_bias: bool,
     has_initial: bool,
     go_backwards: bool,
+    last_step_only: bool,
     mask: Option<Vec<bool>>,
     recurrent_dropout: Option<Vec<T>>,
     h: Vec<T>,
@@ -630,9 +656,15 @@ impl<T: Element> Backward<T> for RecurrentNode<T> {
         let mut carried = pool::take(batch * units);
         let ut = MatRef::new(recurrent_kernel.data(), gw, units, true);
         for s in (0..steps).rev() {
-            // The gradient reaching this step's states from the output.
-            for b in 0..batch {
-                let row = &g[(b * steps + s) * width..][..width];
+            // The gradient reaching this step's states from the output (the last step's alone
+            // when that is all the output holds).
+            let (out_steps, at) = match self.last_step_only {
+                true if s + 1 < steps => (1, None),
+                true => (1, Some(0)),
+                false => (steps, Some(s)),
+            };
+            for b in (0..batch).filter(|_| at.is_some()) {
+                let row = &g[(b * out_steps + at.unwrap_or(0)) * width..][..width];
                 dh[b * units..(b + 1) * units].iter_mut().zip(&row[..units]).for_each(|(d, &v)| *d = *d + v);
                 if !dc.is_empty() {
                     dc[b * units..(b + 1) * units].iter_mut().zip(&row[units..]).for_each(|(d, &v)| *d = *d + v);
@@ -986,6 +1018,13 @@ pub(crate) fn checks() -> Vec<OpCheck> {
             0,
             RecurrentOptions { recurrent_dropout: Some(&[2.0, 0.0, 0.0, 2.0]), ..Default::default() }
         )),
+        op_check!(Some("lstm"), "lstm, the last step only, masked", &LSTM[..1], (-1.0, 1.0), |t| run(
+            t,
+            LSTM_CELL,
+            true,
+            0,
+            RecurrentOptions { mask: Some(&MASK), last_step_only: true, ..Default::default() }
+        )),
         op_check!(Some("gru"), "gru (reset_after)", GRU, (-1.0, 1.0), |t| run(
             t,
             GRU_CELL,
@@ -1008,4 +1047,43 @@ pub(crate) fn checks() -> Vec<OpCheck> {
             RecurrentOptions { recurrent_dropout: Some(&[0.0, 2.0, 2.0, 2.0]), ..Default::default() }
         )),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::seeded_rng;
+
+    /// Without gradients the pass keeps one step's gates at a time: the outputs are a recorded
+    /// pass's (the same bits at these sizes, where both take the same product kernel), for
+    /// every cell, masked and backwards.
+    #[test]
+    fn an_unrecorded_pass_gives_the_recorded_outputs() {
+        let mut rng = seeded_rng(3);
+        let (b, t, i, u) = (5, 6, 3, 4);
+        let x = Tensor::<f32>::rand_uniform([b, t, i], -1.0, 1.0, &mut rng).unwrap();
+        let mask: Vec<bool> = (0..b * t).map(|k| k % t < 2 + k / t).collect();
+        for cell in [
+            RecurrentCell::SimpleRnn { activation: CellActivation::Tanh },
+            RecurrentCell::Lstm { activation: CellActivation::Tanh, recurrent_activation: CellActivation::Sigmoid },
+            RecurrentCell::Gru { activation: CellActivation::Tanh, recurrent_activation: CellActivation::Sigmoid },
+        ] {
+            let g = cell.gates() * u;
+            let w = Tensor::<f32>::rand_uniform([i, g], -0.5, 0.5, &mut rng).unwrap();
+            let r = Tensor::<f32>::rand_uniform([u, g], -0.5, 0.5, &mut rng).unwrap();
+            let bias_shape = if matches!(cell, RecurrentCell::Gru { .. }) { vec![2, g] } else { vec![g] };
+            let bias = Tensor::<f32>::rand_uniform(bias_shape, -0.5, 0.5, &mut rng).unwrap();
+            for options in [
+                RecurrentOptions::default(),
+                RecurrentOptions { mask: Some(&mask), go_backwards: true, ..Default::default() },
+            ] {
+                let unrecorded = {
+                    let _guard = crate::autograd::no_grad();
+                    x.recurrent(cell, &w, &r, Some(&bias), &[], options).unwrap()
+                };
+                let recorded = x.recurrent(cell, &w.with_requires_grad(true), &r, Some(&bias), &[], options).unwrap();
+                assert_eq!(unrecorded.to_vec(), recorded.to_vec(), "{cell:?}");
+            }
+        }
+    }
 }
