@@ -1,9 +1,10 @@
 //! Keras's `GlobalAveragePooling1D/2D` and `GlobalMaxPooling1D/2D`: the mean or the maximum of
 //! each channel over every position, `[steps, c]` or `[h, w, c]` per sample to `[c]` (or, with
 //! `keepdims`, `[1, c]` and `[1, 1, c]`). No weights. One config type for the four kinds, told
-//! apart by const parameters, so each is its own row in the registry.
+//! apart by const parameters, so each is its own row in the registry. `GlobalAveragePooling1D`
+//! takes a step mask as Keras's does: the mean over the real steps only.
 
-use super::{Layer, Mode, Param};
+use super::{Layer, Mode, Param, StepMask};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::shape::Shape;
@@ -59,6 +60,50 @@ impl<T: Element> Layer<T> for GlobalPooling {
         let flat = x.reshape([n, positions, c])?;
         let pooled = if self.max { flat.max_axis(1, false)? } else { flat.mean_axis(1, false)? };
         pooled.reshape(std::iter::once(n).chain(out.dims().iter().copied()).collect::<Vec<_>>())
+    }
+
+    fn output_masked(&self, input_masked: bool) -> Result<bool> {
+        match (input_masked, self.max || self.rank != 1) {
+            (true, true) => Err(Error::invalid(
+                format!("layer '{}'", self.name),
+                format!(
+                    "{} cannot use the step mask of the layers before it: use global_average_pooling1d, which \
+                     averages the real steps only",
+                    <Self as Layer<T>>::kind(self)
+                ),
+            )),
+            _ => Ok(false),
+        }
+    }
+
+    fn forward_masked(
+        &self,
+        x: &Tensor<T>,
+        mask: Option<&StepMask>,
+        mode: Mode,
+    ) -> Result<(Tensor<T>, Option<StepMask>)> {
+        let Some(mask) = mask else {
+            return Ok((self.forward(x, mode)?, None));
+        };
+        <Self as Layer<T>>::output_masked(self, true)?;
+        let per_sample = Shape::new(x.dims().get(1..).unwrap_or(&[]));
+        let out = <Self as Layer<T>>::output_shape(self, &per_sample)?;
+        let (n, steps) = (x.dims()[0], per_sample.dims()[0]);
+        if mask.len() != n * steps {
+            return Err(Error::shape(
+                &format!("layer '{}'", self.name),
+                x.shape(),
+                "the step mask does not fit the batch",
+            ));
+        }
+        // Σ over the real steps / their count (a sequence of padding alone averages to zeros).
+        let keep: Vec<T> = mask.iter().map(|&k| if k { T::one() } else { T::zero() }).collect();
+        let inv_count: Vec<T> =
+            mask.chunks(steps).map(|row| T::of(1.0 / row.iter().filter(|&&k| k).count().max(1) as f64)).collect();
+        let sum = x.mul(&Tensor::from_vec(keep, [n, steps, 1])?)?.sum_axis(1, false)?;
+        let mean = sum.mul(&Tensor::from_vec(inv_count, [n, 1])?)?;
+        let y = mean.reshape(std::iter::once(n).chain(out.dims().iter().copied()).collect::<Vec<_>>())?;
+        Ok((y, None))
     }
 
     fn output_shape(&self, input: &Shape) -> Result<Shape> {

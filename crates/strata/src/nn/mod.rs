@@ -237,7 +237,7 @@ fn mask_refused(name: &str, kind: &str) -> crate::Error {
         format!("layer '{name}'"),
         format!(
             "{kind} cannot use the step mask made by `mask_zero` or `masking` before it, and dropping it would let \
-             padding change the result: put a recurrent layer first, or turn the mask off"
+             padding change the result: put a recurrent layer or global_average_pooling1d first, or turn the mask off"
         ),
     )
 }
