@@ -63,3 +63,16 @@ fn padding_after_mask_zero_changes_nothing() {
     let want: Vec<f64> = (0..3).map(|j| (table[3 * 3 + j] + table[5 * 3 + j]) / 2.0).collect();
     assert_close(&y.to_f64_vec(), &want, "masked mean by hand");
 }
+
+/// Long layer names ("global_average_pooling1d (GlobalAveragePooling1D)") widen the summary's
+/// first column instead of running into the shape column: every shape starts in one column.
+#[test]
+fn the_summary_widens_for_long_names() {
+    let net =
+        net(4, &[LstmConfig::new(2).return_sequences(true).into(), GlobalAveragePooling1DConfig::default().into()]);
+    let summary = net.summary();
+    let starts: Vec<usize> = summary.lines().filter_map(|l| l.find("(None,")).collect();
+    assert_eq!(starts.len(), 4, "{summary}");
+    assert!(starts.iter().all(|&s| s == starts[0]), "{summary}");
+    assert!(summary.contains("global_average_pooling1d (GlobalAveragePooling1D) (None, 2)"), "{summary}");
+}

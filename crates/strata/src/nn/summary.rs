@@ -35,23 +35,25 @@ impl SummaryRow {
     }
 }
 
-/// The table as Keras prints it.
+/// The table as Keras prints it: columns of 34, 25 and 10 characters, the first two widened
+/// (and the rules with them) when a name or a shape is longer, so no column runs into the next.
 pub(crate) fn render<T: Element>(model_name: &str, rows: &[SummaryRow], params: &[&Param<T>]) -> String {
-    let rule = "_".repeat(72);
-    let thick = "=".repeat(72);
+    let label = |row: &SummaryRow| format!("{} ({})", row.name, row.kind);
+    let shape = |row: &SummaryRow| {
+        let dims: Vec<String> = row.output_shape.dims().iter().map(|d| d.to_string()).collect();
+        format!("(None, {})", dims.join(", "))
+    };
+    let first = rows.iter().map(|r| label(r).chars().count() + 1).max().unwrap_or(0).max(34);
+    let second = rows.iter().map(|r| shape(r).chars().count() + 1).max().unwrap_or(0).max(25);
+    let width = first + second + 13;
+    let rule = "_".repeat(width);
+    let thick = "=".repeat(width);
     let mut s = format!(
-        "Model: \"{model_name}\"\n{rule}\n {:<34}{:<25}{:>10}\n{thick}\n",
+        "Model: \"{model_name}\"\n{rule}\n {:<first$}{:<second$}{:>10}\n{thick}\n",
         "Layer (type)", "Output Shape", "Param #"
     );
     for row in rows {
-        let dims: Vec<String> = row.output_shape.dims().iter().map(|d| d.to_string()).collect();
-        let shape = format!("(None, {})", dims.join(", "));
-        s += &format!(
-            " {:<34}{:<25}{:>10}\n",
-            format!("{} ({})", row.name, row.kind),
-            shape,
-            group_thousands(row.params)
-        );
+        s += &format!(" {:<first$}{:<second$}{:>10}\n", label(row), shape(row), group_thousands(row.params));
     }
     let total: usize = params.iter().map(|p| p.numel()).sum();
     let trainable: usize = params.iter().filter(|p| p.trainable()).map(|p| p.numel()).sum();
