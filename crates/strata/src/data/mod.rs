@@ -1,5 +1,5 @@
 //! Data: the built-in datasets (Iris, the logic-gate truth tables), tables from CSV files, IDX
-//! image files, batching, preprocessing and augmentation.
+//! image files, text to token indices (`text`), batching, preprocessing and augmentation.
 
 pub mod augment;
 pub mod fetch;
@@ -10,3 +10,4 @@ pub mod iris;
 pub mod loader;
 pub mod preprocess;
 pub mod table;
+pub mod text;
