@@ -249,8 +249,7 @@ impl<T: Element> Layer<T> for Masking {
         _mode: Mode,
     ) -> Result<(Tensor<T>, Option<StepMask>)> {
         let mask = self.step_mask(x)?;
-        let keep: Vec<T> = mask.iter().map(|&k| if k { T::one() } else { T::zero() }).collect();
-        let out = x.mul(&Tensor::from_vec(keep, [x.dims()[0], x.dims()[1], 1])?)?;
+        let out = x.mul(&super::mask_factors(&mask, x.dims()[0], x.dims()[1])?)?;
         Ok((out, Some(mask)))
     }
 

@@ -97,10 +97,9 @@ impl<T: Element> Layer<T> for GlobalPooling {
             ));
         }
         // Σ over the real steps / their count (a sequence of padding alone averages to zeros).
-        let keep: Vec<T> = mask.iter().map(|&k| if k { T::one() } else { T::zero() }).collect();
         let inv_count: Vec<T> =
             mask.chunks(steps).map(|row| T::of(1.0 / row.iter().filter(|&&k| k).count().max(1) as f64)).collect();
-        let sum = x.mul(&Tensor::from_vec(keep, [n, steps, 1])?)?.sum_axis(1, false)?;
+        let sum = x.mul(&super::mask_factors(mask, n, steps)?)?.sum_axis(1, false)?;
         let mean = sum.mul(&Tensor::from_vec(inv_count, [n, 1])?)?;
         let y = mean.reshape(std::iter::once(n).chain(out.dims().iter().copied()).collect::<Vec<_>>())?;
         Ok((y, None))

@@ -232,6 +232,12 @@ pub trait Layer<T: Element = f32>: Send + Sync {
 /// real step, false for padding.
 pub type StepMask = std::sync::Arc<[bool]>;
 
+/// A step mask as factors `[batch, steps, 1]`: 1 for real steps, 0 for padding (what zeroes
+/// padded steps or weighs a masked mean).
+pub(crate) fn mask_factors<T: Element>(mask: &StepMask, batch: usize, steps: usize) -> Result<Tensor<T>> {
+    Tensor::from_vec(mask.iter().map(|&k| if k { T::one() } else { T::zero() }).collect(), [batch, steps, 1])
+}
+
 fn mask_refused(name: &str, kind: &str) -> crate::Error {
     crate::Error::invalid(
         format!("layer '{name}'"),

@@ -611,8 +611,7 @@ impl<T: Element> Bidirectional<T> {
             MergeMode::Mul => ahead.mul(&behind)?,
         };
         if let (true, Some(mask)) = (self.return_sequences, mask) {
-            let keep: Vec<T> = mask.iter().map(|&k| if k { T::one() } else { T::zero() }).collect();
-            merged = merged.mul(&Tensor::from_vec(keep, [x.dims()[0], steps, 1])?)?;
+            merged = merged.mul(&super::mask_factors(mask, x.dims()[0], steps)?)?;
         }
         Ok(merged)
     }

@@ -190,8 +190,7 @@ impl<T: Element> Tensor<T> {
         let width = cell.states() * units;
         // The packed batch-major output: y[b, s] = (h_{s+1}, c_{s+1}), every step or the last.
         let (first, out_steps) = if options.last_step_only { (steps - 1, 1) } else { (0, steps) };
-        let mut y = pool::take(batch * out_steps * width);
-        y.resize(batch * out_steps * width, T::zero());
+        let mut y = zeroed(batch * out_steps * width);
         for s in first..steps {
             for b in 0..batch {
                 let row = &mut y[(b * out_steps + s - first) * width..][..width];
@@ -330,6 +329,11 @@ fn time_major<T: Element>(x: &[T], dims: Dims, width: usize, go_backwards: bool)
     out
 }
 
+/// `len` zeros in a pooled buffer.
+fn zeroed<T: Element>(len: usize) -> Vec<T> {
+    pool::collect(len, std::iter::repeat_n(T::zero(), len))
+}
+
 /// `a·b` into a pooled buffer.
 fn product<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, len: usize) -> Vec<T> {
     let mut out = pool::take(len);
@@ -395,8 +399,7 @@ fn run_forward<T: Element>(
     let mut h = initial(0);
     let mut c = matches!(cell, RecurrentCell::Lstm { .. }).then(|| initial(1));
     let saved_width = cell.saved() * units;
-    let mut saved = pool::take(whole * batch * saved_width);
-    saved.resize(whole * batch * saved_width, T::zero());
+    let mut saved = zeroed(whole * batch * saved_width);
     let mut recurrent = pool::take(batch * gw);
     let mut dropped = options.recurrent_dropout.map(|_| vec![T::zero(); batch * units]);
     let u = MatRef::new(recurrent_kernel.data(), units, gw, false);
@@ -644,13 +647,8 @@ impl<T: Element> Backward<T> for RecurrentNode<T> {
         let g = g.data();
         let is_gru = matches!(cell, RecurrentCell::Gru { .. });
         // dZ for the input side; GRU's recurrent side differs in the candidate's third.
-        let zeros = |len: usize| {
-            let mut v = pool::take(len);
-            v.resize(len, T::zero());
-            v
-        };
-        let mut dz_in = zeros(steps * batch * gw);
-        let mut dz_rec = if is_gru { zeros(steps * batch * gw) } else { Vec::new() };
+        let mut dz_in = zeroed(steps * batch * gw);
+        let mut dz_rec = if is_gru { zeroed(steps * batch * gw) } else { Vec::new() };
         let mut dh = vec![T::zero(); batch * units];
         let mut dc = if self.c.is_some() { vec![T::zero(); batch * units] } else { Vec::new() };
         let mut carried = pool::take(batch * units);
@@ -738,7 +736,7 @@ impl<T: Element> Backward<T> for RecurrentNode<T> {
             MatRef::new(kernel.data(), gw, n_in, true),
             steps * batch * n_in,
         );
-        let mut dx = zeros(batch * steps * n_in);
+        let mut dx = zeroed(batch * steps * n_in);
         for s in 0..steps {
             let t = input_step(s, steps, self.go_backwards);
             for b in 0..batch {
